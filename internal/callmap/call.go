@@ -58,6 +58,15 @@ type Call struct {
 	Provider  string // gen_ai.provider.name / gen_ai.system / llm.provider …
 	Operation string // gen_ai.operation.name, when present
 
+	// The call's own counted spend, summed over models: what SUM() over
+	// calls may add up without double counting. The processor zeroes it for
+	// aggregate spans (usage that repeats their descendants').
+	InputTokens  int64
+	OutputTokens int64
+	TotalTokens  int64
+	CostUSD      float64
+	HasCost      bool // false: no known price, CostUSD is NULL rather than 0
+
 	// Version orders versions of the same call: a larger one replaces a
 	// smaller one in storage. 0 for a call mapped without the processor.
 	Version uint64

@@ -1,0 +1,209 @@
+package callmap
+
+import (
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Record is a call encoded as it is stored: JSON fields as JSON text and
+// the typed analysis values. The processor annotates spans with it and the
+// exporter writes it.
+type Record struct {
+	ID, TraceID, ParentID string
+	ProjectID             string
+	OpName, OpSafeName    string
+	DisplayName           string
+	StartedAt, EndedAt    time.Time // EndedAt zero = running
+	Exception             string
+
+	Inputs, Output, Attributes, Summary string // JSON text
+
+	ThreadID, TurnID  string
+	WBUserID, WBRunID string
+
+	Kind, Model, Provider, Operation string
+	Status                           Status
+	LatencyMS                        int64 // 0 while running
+
+	// The call's own counted spend (see Call).
+	InputTokens, OutputTokens, TotalTokens int64
+	CostUSD                                float64
+	HasCost                                bool
+
+	Version uint64
+}
+
+// AnnotationKey is the reserved span attribute under which the processor
+// stores the derived call, as a map whose keys are the Record's fields in
+// snake_case. Spans carrying it are written as they are; others are mapped.
+const AnnotationKey = "callhouse.call"
+
+// Annotation keys inside AnnotationKey's map.
+const (
+	annVersion      = "version"
+	annProjectID    = "project_id"
+	annOpName       = "op_name"
+	annOpSafeName   = "op_safe_name"
+	annDisplayName  = "display_name"
+	annException    = "exception"
+	annInputs       = "inputs"
+	annOutput       = "output"
+	annAttributes   = "attributes"
+	annSummary      = "summary"
+	annThreadID     = "thread_id"
+	annTurnID       = "turn_id"
+	annWBUserID     = "wb_user_id"
+	annWBRunID      = "wb_run_id"
+	annKind         = "kind"
+	annModel        = "model"
+	annProvider     = "provider"
+	annOperation    = "operation"
+	annStatus       = "status"
+	annLatencyMS    = "latency_ms"
+	annInputTokens  = "input_tokens"
+	annOutputTokens = "output_tokens"
+	annTotalTokens  = "total_tokens"
+	annCostUSD      = "cost_usd"
+)
+
+// Annotate stores r on the span under AnnotationKey, replacing an earlier
+// annotation. Ids and times are the span's own and are not repeated.
+// Optional fields that are empty are left out.
+func Annotate(span ptrace.Span, r *Record) {
+	m := span.Attributes().PutEmptyMap(AnnotationKey)
+	m.EnsureCapacity(24)
+	m.PutInt(annVersion, int64(r.Version))
+	m.PutStr(annProjectID, r.ProjectID)
+	m.PutStr(annOpName, r.OpName)
+	m.PutStr(annOpSafeName, r.OpSafeName)
+	putOptional(m, annDisplayName, r.DisplayName)
+	putOptional(m, annException, r.Exception)
+	m.PutStr(annInputs, r.Inputs)
+	m.PutStr(annOutput, r.Output)
+	m.PutStr(annAttributes, r.Attributes)
+	m.PutStr(annSummary, r.Summary)
+	putOptional(m, annThreadID, r.ThreadID)
+	putOptional(m, annTurnID, r.TurnID)
+	putOptional(m, annWBUserID, r.WBUserID)
+	putOptional(m, annWBRunID, r.WBRunID)
+	putOptional(m, annKind, r.Kind)
+	putOptional(m, annModel, r.Model)
+	putOptional(m, annProvider, r.Provider)
+	putOptional(m, annOperation, r.Operation)
+	m.PutStr(annStatus, string(r.Status))
+	m.PutInt(annLatencyMS, r.LatencyMS)
+	m.PutInt(annInputTokens, r.InputTokens)
+	m.PutInt(annOutputTokens, r.OutputTokens)
+	m.PutInt(annTotalTokens, r.TotalTokens)
+	if r.HasCost {
+		m.PutDouble(annCostUSD, r.CostUSD)
+	}
+}
+
+func putOptional(m pcommon.Map, k, v string) {
+	if v != "" {
+		m.PutStr(k, v)
+	}
+}
+
+// FromAnnotation reads the record the processor stored on the span. ok is
+// false when the span carries no annotation (or one of another shape), and
+// then the span must be mapped.
+func FromAnnotation(span ptrace.Span) (r Record, ok bool) {
+	v, found := span.Attributes().Get(AnnotationKey)
+	if !found || v.Type() != pcommon.ValueTypeMap {
+		return Record{}, false
+	}
+	r.ID = hexSpanID(span.SpanID())
+	r.TraceID = hexTraceID(span.TraceID())
+	r.ParentID = hexSpanID(span.ParentSpanID())
+	r.StartedAt = span.StartTimestamp().AsTime().UTC()
+	if end := span.EndTimestamp(); end != 0 {
+		r.EndedAt = end.AsTime().UTC()
+	}
+	v.Map().Range(func(k string, val pcommon.Value) bool {
+		switch k {
+		case annVersion:
+			r.Version = uint64(val.Int())
+		case annProjectID:
+			r.ProjectID = val.Str()
+		case annOpName:
+			r.OpName = val.Str()
+		case annOpSafeName:
+			r.OpSafeName = val.Str()
+		case annDisplayName:
+			r.DisplayName = val.Str()
+		case annException:
+			r.Exception = val.Str()
+		case annInputs:
+			r.Inputs = val.Str()
+		case annOutput:
+			r.Output = val.Str()
+		case annAttributes:
+			r.Attributes = val.Str()
+		case annSummary:
+			r.Summary = val.Str()
+		case annThreadID:
+			r.ThreadID = val.Str()
+		case annTurnID:
+			r.TurnID = val.Str()
+		case annWBUserID:
+			r.WBUserID = val.Str()
+		case annWBRunID:
+			r.WBRunID = val.Str()
+		case annKind:
+			r.Kind = val.Str()
+		case annModel:
+			r.Model = val.Str()
+		case annProvider:
+			r.Provider = val.Str()
+		case annOperation:
+			r.Operation = val.Str()
+		case annStatus:
+			r.Status = Status(val.Str())
+		case annLatencyMS:
+			r.LatencyMS = val.Int()
+		case annInputTokens:
+			r.InputTokens = val.Int()
+		case annOutputTokens:
+			r.OutputTokens = val.Int()
+		case annTotalTokens:
+			r.TotalTokens = val.Int()
+		case annCostUSD:
+			r.CostUSD, r.HasCost = val.Double(), true
+		}
+		return true
+	})
+	// An annotation without the fields every call has is not ours.
+	return r, r.ProjectID != "" && r.OpName != "" && r.Status != ""
+}
+
+// ToRecord encodes the call for storage: JSON fields as text, the summary
+// (custom keys, usage, status_counts and the reserved `weave` part with
+// costs) as Weave documents it.
+func (c *Call) ToRecord() Record {
+	return Record{} // TODO(callmap): implement
+}
+
+const hexDigits = "0123456789abcdef"
+
+func hexSpanID(id pcommon.SpanID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	var b [16]byte
+	for i, x := range id {
+		b[2*i], b[2*i+1] = hexDigits[x>>4], hexDigits[x&0xf]
+	}
+	return string(b[:])
+}
+
+func hexTraceID(id pcommon.TraceID) string {
+	var b [32]byte
+	for i, x := range id {
+		b[2*i], b[2*i+1] = hexDigits[x>>4], hexDigits[x&0xf]
+	}
+	return string(b[:])
+}
