@@ -19,6 +19,7 @@ unit:
 FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME) ./internal/callmap
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLiteLLM$$' -fuzztime $(FUZZTIME) ./internal/pricing
 
 ## generate: regenerate mdatagen code (internal/metadata of each component).
 MDATAGEN_VERSION := v0.150.0
@@ -32,3 +33,38 @@ $(TOOLS_DIR)/mdatagen:
 
 generate: $(TOOLS_DIR)/mdatagen
 	PATH=$(TOOLS_DIR):$$PATH $(GO) generate ./...
+
+## collector: build the callhouse collector distribution with OCB (build/otelcol-callhouse/).
+OCB_VERSION := v0.164.0
+OCB := $(TOOLS_DIR)/builder
+COLLECTOR := $(BUILD_DIR)/otelcol-callhouse/otelcol-callhouse
+$(OCB):
+	@mkdir -p $(TOOLS_DIR)
+	GOBIN=$(TOOLS_DIR) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+.PHONY: collector run demo bench
+# Always run: OCB regenerates the sources and `go build` only recompiles what changed.
+collector: $(OCB)
+	$(OCB) --config builder-config.yaml
+
+## run: the collector and an embedded ClickHouse in the foreground (Ctrl-C stops both).
+## Set CALLHOUSE_CLICKHOUSE_ENDPOINT (and _USERNAME, _PASSWORD, _DATABASE) to use an
+## external ClickHouse instead; then no embedded server is started.
+# The launcher `make clickhouse` builds.
+CLICKHOUSE_LAUNCHER ?= $(BUILD_DIR)/clickhouse-embedded
+run: collector $(if $(CALLHOUSE_CLICKHOUSE_ENDPOINT),,clickhouse)
+	$(GO) build -o $(BUILD_DIR)/callhouse-run ./cmd/callhouse-run
+	$(BUILD_DIR)/callhouse-run -collector $(COLLECTOR) -clickhouse $(CLICKHOUSE_LAUNCHER) \
+		-config config/callhouse.yaml -data $(CURDIR)/.data
+
+## demo: send a realistic agent conversation to a running collector (`make run` first).
+demo:
+	$(GO) run ./cmd/callhouse-demo
+
+## bench: sustained spans/s and the send-to-query delay, end to end into an embedded ClickHouse.
+BENCH_RATE ?= 20000
+BENCH_DURATION ?= 30s
+bench: collector clickhouse
+	$(GO) build -o $(BUILD_DIR)/callhouse-loadgen ./cmd/callhouse-loadgen
+	$(BUILD_DIR)/callhouse-loadgen -stack -collector $(COLLECTOR) -clickhouse $(CLICKHOUSE_LAUNCHER) \
+		-config config/callhouse.yaml -rate $(BENCH_RATE) -duration $(BENCH_DURATION)

@@ -130,7 +130,7 @@ func TestLookupUnknown(t *testing.T) {
 	for _, model := range []string{
 		"",
 		"my-finetune",
-		"gpt-4o-audio-preview",                 // not gpt-4o: "-preview" alone is a different model
+		"gpt-4o-audio-preview", // not gpt-4o: "-preview" alone is a different model
 		"gpt-4o-mini-realtime-preview-2024-12-17", // nor gpt-4o-mini
 		"gpt-4o-search-preview-2025-03-11",
 		"ft:gpt-4o-mini-2024-07-18:acme::abc123", // fine-tunes cost more
@@ -247,7 +247,7 @@ func TestLoadPrecedence(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		model, level, date string
-		input               float64
+		input              float64
 	}{
 		{"gpt-4o-2024-08-06", LevelFile, "2026-01-01", 1e-6},
 		{"o3", LevelConfig, "2026-02-02", 9e-6},
