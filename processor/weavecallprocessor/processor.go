@@ -1,0 +1,469 @@
+package weavecallprocessor
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/callhouse/callhouse/internal/callmap"
+	"github.com/callhouse/callhouse/processor/weavecallprocessor/internal/metadata"
+)
+
+// Release reasons, the values of the `reason` attribute of the
+// traces_released metric.
+const (
+	reasonRootIdle    = "root_idle"
+	reasonMaxWait     = "max_wait"
+	reasonMemoryLimit = "memory_limit"
+	reasonShutdown    = "shutdown"
+	reasonUngrouped   = "ungrouped"
+	reasonLate        = "late"
+)
+
+// callOverhead approximates the bytes of a mapped call besides its JSON.
+const callOverhead = 512
+
+// evictBatch is how many traces one memory_limit pass releases from a shard
+// before looking again for the shard with the oldest trace.
+const evictBatch = 64
+
+// weavecallProcessor is the weavecall processor (see README.md).
+type weavecallProcessor struct {
+	cfg    *Config
+	next   consumer.Traces
+	logger *zap.Logger
+	tel    *metadata.TelemetryBuilder
+	mapper *callmap.Mapper
+	sizer  ptrace.ProtoMarshaler
+
+	now  func() time.Time // injectable for tests
+	tick time.Duration    // sweep period; 0: no background sweeps (tests sweep)
+
+	shards   []*shard
+	batchSeq atomic.Uint64
+	// Totals over all shards, checked against the limits.
+	bufSpans, bufBytes atomic.Int64
+	// lastVersion serves the ungrouped mode, which has no shards.
+	lastVersion atomic.Uint64
+
+	reason   map[string]metric.AddOption
+	done     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+var _ processor.Traces = (*weavecallProcessor)(nil)
+
+func newProcessor(set processor.Settings, cfg *Config, next consumer.Traces) (*weavecallProcessor, error) {
+	mapper, err := callmap.NewMapper(cfg.Mapping)
+	if err != nil {
+		return nil, fmt.Errorf("weavecall: mapping: %w", err)
+	}
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	n := cfg.Shards
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	p := &weavecallProcessor{
+		cfg: cfg, next: next, logger: set.Logger, tel: tel, mapper: mapper,
+		now: time.Now, tick: sweepPeriod(cfg), done: make(chan struct{}),
+		reason: map[string]metric.AddOption{},
+	}
+	for _, r := range []string{reasonRootIdle, reasonMaxWait, reasonMemoryLimit, reasonShutdown, reasonUngrouped, reasonLate} {
+		p.reason[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
+	}
+	p.shards = make([]*shard, n)
+	for i := range p.shards {
+		p.shards[i] = newShard(ceilDiv(cfg.ReleasedCacheTraces, n), int64(ceilDiv(int(cfg.ReleasedCacheBytes), n)))
+	}
+	return p, nil
+}
+
+// sweepPeriod is how often each shard looks for traces to release: a
+// quarter of the idle window, within [5ms, 500ms].
+func sweepPeriod(cfg *Config) time.Duration {
+	return min(max(min(cfg.IdleTimeout, cfg.MaxWait)/4, 5*time.Millisecond), 500*time.Millisecond)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func (p *weavecallProcessor) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+// Start starts one sweeper per shard.
+func (p *weavecallProcessor) Start(context.Context, component.Host) error {
+	if !p.cfg.GroupByTrace || p.tick <= 0 {
+		return nil
+	}
+	for _, s := range p.shards {
+		p.wg.Add(1)
+		go p.sweepLoop(s)
+	}
+	return nil
+}
+
+// Shutdown stops the sweepers and releases every buffered trace.
+func (p *weavecallProcessor) Shutdown(ctx context.Context) error {
+	p.stopOnce.Do(func() { close(p.done) })
+	p.wg.Wait()
+	var errs []error
+	now := p.now()
+	for _, s := range p.shards {
+		s.mu.Lock()
+		out := ptrace.NewTraces()
+		v := s.nextVersion(now)
+		for f := s.byAge.Front(); f != nil; f = s.byAge.Front() {
+			p.release(s, f.Value.(*traceBuffer), reasonShutdown, v, out)
+		}
+		s.mu.Unlock()
+		errs = append(errs, p.send(ctx, out))
+	}
+	p.tel.Shutdown()
+	return errors.Join(errs...)
+}
+
+func (p *weavecallProcessor) sweepLoop(s *shard) {
+	defer p.wg.Done()
+	t := time.NewTicker(p.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+			out := p.sweep(s, p.now())
+			if err := p.send(context.Background(), out); err != nil {
+				p.tel.ProcessorWeavecallSpansFailed.Add(context.Background(), int64(out.SpanCount()))
+				p.logger.Error("weavecall: the next consumer refused released spans", zap.Int("spans", out.SpanCount()), zap.Error(err))
+			}
+		}
+	}
+}
+
+// sweep releases the shard's traces that are due at now.
+func (p *weavecallProcessor) sweep(s *shard, now time.Time) ptrace.Traces {
+	out := ptrace.NewTraces()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var v uint64
+	due := func(tb *traceBuffer, reason string) {
+		if v == 0 {
+			v = s.nextVersion(now)
+		}
+		p.release(s, tb, reason, v, out)
+	}
+	for f := s.idle.Front(); f != nil; f = s.idle.Front() {
+		tb := f.Value.(*traceBuffer)
+		if now.Sub(tb.last) < p.cfg.IdleTimeout {
+			break
+		}
+		due(tb, reasonRootIdle)
+	}
+	for f := s.byAge.Front(); f != nil; f = s.byAge.Front() {
+		tb := f.Value.(*traceBuffer)
+		if now.Sub(tb.first) < p.cfg.MaxWait {
+			break
+		}
+		due(tb, reasonMaxWait)
+	}
+	return out
+}
+
+// release derives and annotates a buffered trace, caches it for late spans
+// and moves its spans to out. The shard's lock is held.
+func (p *weavecallProcessor) release(s *shard, tb *traceBuffer, reason string, v uint64, out ptrace.Traces) {
+	s.unlink(tb)
+	d := make([]derived, len(tb.nodes))
+	deriveTrace(tb.nodes, d)
+	for i, sp := range tb.spans {
+		annotate(sp, &d[i], v)
+	}
+	s.remember(tb, d)
+	tb.w.td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
+
+	ctx := context.Background()
+	n := int64(len(tb.nodes))
+	p.bufSpans.Add(-n)
+	p.bufBytes.Add(-tb.bytes)
+	p.tel.ProcessorWeavecallBufferedSpans.Add(ctx, -n)
+	p.tel.ProcessorWeavecallBufferedBytes.Add(ctx, -tb.bytes)
+	p.tel.ProcessorWeavecallBufferedTraces.Add(ctx, -1)
+	p.tel.ProcessorWeavecallTracesReleased.Add(ctx, 1, p.reason[reason])
+	p.tel.ProcessorWeavecallSpansAnnotated.Add(ctx, n)
+}
+
+// annotate stores the call on its span; a superseded duplicate gets a
+// version just below the winner's, so storage keeps the winner.
+func annotate(sp ptrace.Span, d *derived, v uint64) {
+	rec := d.call.ToRecord()
+	rec.Version = v
+	if d.superseded {
+		rec.Version = v - 1
+	}
+	callmap.Annotate(sp, &rec)
+}
+
+// send passes released spans on; nothing to send is no call.
+func (p *weavecallProcessor) send(ctx context.Context, td ptrace.Traces) error {
+	if td.ResourceSpans().Len() == 0 {
+		return nil
+	}
+	return p.next.ConsumeTraces(ctx, td)
+}
+
+// mapSpan maps one span. A panic in the mapper (a bug met on odd input)
+// must not take the collector down: the span is then passed on as is.
+func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, sp ptrace.Span) (c callmap.Call, ok bool) {
+	if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
+		return c, false
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p.logger.Error("weavecall: mapping a span panicked; passing it on unannotated",
+				zap.Any("panic", r), zap.Stringer("trace_id", sp.TraceID()), zap.Stringer("span_id", sp.SpanID()))
+			c, ok = callmap.Call{}, false
+		}
+	}()
+	return p.mapper.Map(res, scope, sp), true
+}
+
+// ConsumeTraces maps the spans and either annotates them at once
+// (group_by_trace: false) or buffers them by trace.
+func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if !p.cfg.GroupByTrace {
+		return p.consumeUngrouped(ctx, td)
+	}
+	now := p.now()
+	batch := p.batchSeq.Add(1)
+	buckets := make([][]arrival, len(p.shards))
+	pass := newSpanWriter() // spans that cannot be mapped go on as they are
+	failed := int64(0)
+	ordinal := int32(0)
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			ordinal++
+			key := scopeKey{batch: batch, scope: ordinal}
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				sp := spans.At(k)
+				c, ok := p.mapSpan(rs.Resource(), ss.Scope(), sp)
+				if !ok {
+					failed++
+					pass.move(key, rs, ss, sp)
+					continue
+				}
+				b := int64(p.sizer.SpanSize(sp) + callOverhead + len(c.Inputs) + len(c.Output) + len(c.Attributes) + len(c.Summary.Custom))
+				sh := shardOf(sp.TraceID(), len(p.shards))
+				buckets[sh] = append(buckets[sh], arrival{key: key, rs: rs, ss: ss, span: sp, call: c, bytes: b})
+			}
+		}
+	}
+	if failed > 0 {
+		p.tel.ProcessorWeavecallMappingFailures.Add(ctx, failed)
+	}
+	late := newSpanWriter()
+	for sh, arr := range buckets {
+		if len(arr) > 0 {
+			p.place(p.shards[sh], arr, now, &late)
+		}
+	}
+	pass.td.ResourceSpans().MoveAndAppendTo(late.td.ResourceSpans())
+	err := p.send(ctx, late.td)
+	return errors.Join(err, p.enforceLimits(ctx, now))
+}
+
+// place buffers a shard's share of a batch; spans of traces released
+// already and still cached are handled as late spans, written to late.
+func (p *weavecallProcessor) place(s *shard, arr []arrival, now time.Time, late *spanWriter) {
+	var lateOf map[*releasedTrace][]*arrival
+	var lateOrder []*releasedTrace
+	var spans, bytes, traces int64
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range arr {
+		a := &arr[i]
+		tid := a.span.TraceID()
+		tb := s.traces[tid]
+		if tb == nil {
+			if e := s.cache.get(tid); e != nil {
+				if lateOf == nil {
+					lateOf = map[*releasedTrace][]*arrival{}
+				}
+				if lateOf[e] == nil {
+					lateOrder = append(lateOrder, e)
+				}
+				lateOf[e] = append(lateOf[e], a)
+				continue
+			}
+			tb = s.start(tid, now)
+			traces++
+		}
+		s.add(tb, a, now)
+		spans++
+		bytes += a.bytes
+	}
+	p.bufSpans.Add(spans)
+	p.bufBytes.Add(bytes)
+	ctx := context.Background()
+	p.tel.ProcessorWeavecallBufferedSpans.Add(ctx, spans)
+	p.tel.ProcessorWeavecallBufferedBytes.Add(ctx, bytes)
+	p.tel.ProcessorWeavecallBufferedTraces.Add(ctx, traces)
+	if len(lateOrder) == 0 {
+		return
+	}
+	v := s.nextVersion(now)
+	for _, e := range lateOrder {
+		p.joinLate(s, e, lateOf[e], v, late)
+	}
+}
+
+// joinLate adds late spans to a released trace, re-derives it and writes
+// the late spans and every call whose trace-level fields changed (their
+// ancestors' roll-ups, most often) with version v. The shard's lock is held.
+func (p *weavecallProcessor) joinLate(s *shard, e *releasedTrace, arr []*arrival, v uint64, late *spanWriter) {
+	old := len(e.nodes)
+	moved := make([]ptrace.Span, len(arr))
+	bytes := e.bytes
+	var lastKey scopeKey
+	for i, a := range arr {
+		if a.key != lastKey {
+			e.sources = append(e.sources, copySource(a.rs, a.ss))
+			lastKey = a.key
+		}
+		sp := late.move(a.key, a.rs, a.ss, a.span)
+		moved[i] = sp
+		e.nodes = append(e.nodes, node{id: sp.SpanID(), parent: sp.ParentSpanID(), start: sp.StartTimestamp(), call: a.call})
+		e.skel = append(e.skel, skeletonOf(sp, int32(len(e.sources)-1)))
+		bytes += a.bytes
+	}
+	d := make([]derived, len(e.nodes))
+	deriveTrace(e.nodes, d)
+	reemit := newSpanWriter()
+	annotated := int64(len(arr))
+	for i := range d {
+		switch {
+		case i >= old:
+			annotate(moved[i-old], &d[i], v)
+		case !sameDerived(&d[i], &e.out[i]):
+			annotate(e.reemit(&reemit, i), &d[i], v)
+			annotated++
+		}
+	}
+	e.out = d
+	reemit.td.ResourceSpans().MoveAndAppendTo(late.td.ResourceSpans())
+	late.lastKey = scopeKey{} // the moves above broke the writer's run
+	s.cache.resize(e, bytes)
+
+	ctx := context.Background()
+	p.tel.ProcessorWeavecallLateSpans.Add(ctx, int64(len(arr)))
+	p.tel.ProcessorWeavecallSpansAnnotated.Add(ctx, annotated)
+	p.tel.ProcessorWeavecallTracesReleased.Add(ctx, 1, p.reason[reasonLate])
+}
+
+func (p *weavecallProcessor) overLimits() bool {
+	return p.bufSpans.Load() > p.cfg.MaxBufferedSpans || p.bufBytes.Load() > p.cfg.MaxBufferedBytes
+}
+
+// enforceLimits releases the oldest traces while the buffer is above its
+// limits, in the caller's goroutine, returning the next consumer's errors.
+func (p *weavecallProcessor) enforceLimits(ctx context.Context, now time.Time) error {
+	var errs []error
+	for p.overLimits() {
+		var oldest *shard
+		var first time.Time
+		for _, s := range p.shards {
+			if t, ok := s.oldest(); ok && (oldest == nil || t.Before(first)) {
+				oldest, first = s, t
+			}
+		}
+		if oldest == nil {
+			break
+		}
+		out := ptrace.NewTraces()
+		oldest.mu.Lock()
+		v := oldest.nextVersion(now)
+		for n := 0; n < evictBatch && p.overLimits(); n++ {
+			f := oldest.byAge.Front()
+			if f == nil {
+				break
+			}
+			p.release(oldest, f.Value.(*traceBuffer), reasonMemoryLimit, v, out)
+		}
+		oldest.mu.Unlock()
+		errs = append(errs, p.send(ctx, out))
+	}
+	return errors.Join(errs...)
+}
+
+// consumeUngrouped maps and annotates each span on its own, in place.
+func (p *weavecallProcessor) consumeUngrouped(ctx context.Context, td ptrace.Traces) error {
+	v := p.nextVersion(p.now())
+	var annotated, failed int64
+	traces := map[pcommon.TraceID]struct{}{}
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				sp := spans.At(k)
+				c, ok := p.mapSpan(rs.Resource(), ss.Scope(), sp)
+				if !ok {
+					failed++
+					continue
+				}
+				annotate(sp, &derived{call: c}, v)
+				annotated++
+				traces[sp.TraceID()] = struct{}{}
+			}
+		}
+	}
+	p.tel.ProcessorWeavecallSpansAnnotated.Add(ctx, annotated)
+	p.tel.ProcessorWeavecallTracesReleased.Add(ctx, int64(len(traces)), p.reason[reasonUngrouped])
+	if failed > 0 {
+		p.tel.ProcessorWeavecallMappingFailures.Add(ctx, failed)
+	}
+	return p.next.ConsumeTraces(ctx, td)
+}
+
+// nextVersion is shard.nextVersion for the ungrouped mode, lock-free.
+func (p *weavecallProcessor) nextVersion(now time.Time) uint64 {
+	for {
+		last := p.lastVersion.Load()
+		if v := versionAfter(last, now); p.lastVersion.CompareAndSwap(last, v) {
+			return v
+		}
+	}
+}
+
+// shardOf spreads trace ids over n shards: the random right half of the id
+// (W3C), mixed so that hand-made sequential ids spread too.
+func shardOf(id pcommon.TraceID, n int) int {
+	h := binary.LittleEndian.Uint64(id[8:]) ^ binary.LittleEndian.Uint64(id[:8])
+	h *= 0x9e3779b97f4a7c15
+	return int((h >> 32) % uint64(n))
+}

@@ -1,0 +1,183 @@
+package weavecallprocessor
+
+import (
+	"container/list"
+	"slices"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/callhouse/callhouse/internal/callmap"
+)
+
+// shard holds the buffered traces whose ids hash to it, and the cache of
+// its recently released ones, under one lock.
+type shard struct {
+	mu     sync.Mutex
+	traces map[pcommon.TraceID]*traceBuffer
+	byAge  list.List // *traceBuffer, by first arrival (max_wait, memory_limit)
+	idle   list.List // *traceBuffer whose root ended, by last arrival (root_idle)
+	cache  releasedCache
+	// lastVersion is the last call version handed out; versions only grow.
+	lastVersion uint64
+}
+
+// traceBuffer is one trace being grouped: its spans (moved into a Traces
+// of its own, under copies of their resource and scope) and their calls.
+type traceBuffer struct {
+	id        pcommon.TraceID
+	w         spanWriter
+	nodes     []node
+	spans     []ptrace.Span // spans[i] is nodes[i]'s span, inside w.td
+	sources   []int32       // index of the ResourceSpans of w.td holding spans[i]
+	first     time.Time     // arrival of the first span
+	last      time.Time     // arrival of the latest span
+	rootEnded bool
+	bytes     int64
+	byAge     *list.Element
+	idle      *list.Element
+}
+
+// arrival is one incoming span, mapped, not yet placed.
+type arrival struct {
+	key   scopeKey
+	rs    ptrace.ResourceSpans
+	ss    ptrace.ScopeSpans
+	span  ptrace.Span
+	call  callmap.Call
+	bytes int64
+}
+
+func newShard(cacheTraces int, cacheBytes int64) *shard {
+	return &shard{traces: map[pcommon.TraceID]*traceBuffer{}, cache: newReleasedCache(cacheTraces, cacheBytes)}
+}
+
+// nextVersion returns a version larger by at least 2 than any handed out
+// before (superseded duplicates get version-1), close to now in ns so
+// versions also grow across restarts.
+func (s *shard) nextVersion(now time.Time) uint64 {
+	s.lastVersion = versionAfter(s.lastVersion, now)
+	return s.lastVersion
+}
+
+// versionAfter is the next version after last at now: now in ns, or last+2
+// when the clock has not moved past last.
+func versionAfter(last uint64, now time.Time) uint64 {
+	return max(uint64(now.UnixNano()), last+2)
+}
+
+// add places a span in its buffered trace, starting one if needed.
+func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
+	moved := tb.w.move(a.key, a.rs, a.ss, a.span)
+	tb.nodes = append(tb.nodes, node{id: moved.SpanID(), parent: moved.ParentSpanID(), start: moved.StartTimestamp(), call: a.call})
+	tb.spans = append(tb.spans, moved)
+	tb.sources = append(tb.sources, int32(tb.w.resourceCount()-1))
+	tb.bytes += a.bytes
+	tb.last = now
+	switch {
+	case tb.idle != nil:
+		s.idle.MoveToBack(tb.idle)
+	case moved.ParentSpanID().IsEmpty() && moved.EndTimestamp() != 0:
+		tb.rootEnded = true
+		tb.idle = s.idle.PushBack(tb)
+	}
+}
+
+// start begins buffering a new trace.
+func (s *shard) start(id pcommon.TraceID, now time.Time) *traceBuffer {
+	tb := &traceBuffer{id: id, w: newSpanWriter(), first: now, last: now}
+	tb.byAge = s.byAge.PushBack(tb)
+	s.traces[id] = tb
+	return tb
+}
+
+// unlink takes a trace out of the buffer.
+func (s *shard) unlink(tb *traceBuffer) {
+	delete(s.traces, tb.id)
+	s.byAge.Remove(tb.byAge)
+	if tb.idle != nil {
+		s.idle.Remove(tb.idle)
+	}
+}
+
+// oldest is the first arrival of the shard's oldest buffered trace.
+func (s *shard) oldest() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.byAge.Front(); f != nil {
+		return f.Value.(*traceBuffer).first, true
+	}
+	return time.Time{}, false
+}
+
+// remember caches a just-released trace so late spans can join it. It must
+// run before the trace's spans are handed on (it reads them).
+func (s *shard) remember(tb *traceBuffer, out []derived) {
+	if !s.cache.fits(tb.bytes) {
+		return
+	}
+	e := &releasedTrace{id: tb.id, nodes: tb.nodes, out: out, bytes: tb.bytes}
+	rss := tb.w.td.ResourceSpans()
+	e.sources = make([]source, rss.Len())
+	for i := range e.sources {
+		rs := rss.At(i)
+		e.sources[i] = copySource(rs, rs.ScopeSpans().At(0)) // the writer puts one scope per resource
+	}
+	e.skel = make([]skeleton, len(tb.spans))
+	for i, sp := range tb.spans {
+		e.skel[i] = skeletonOf(sp, tb.sources[i])
+	}
+	s.cache.put(e)
+}
+
+// copySource copies the resource of rs and the scope of ss for the cache.
+func copySource(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) source {
+	src := source{res: pcommon.NewResource(), resSchema: rs.SchemaUrl(), scope: ptrace.NewScopeSpans()}
+	rs.Resource().CopyTo(src.res)
+	ss.Scope().CopyTo(src.scope.Scope())
+	src.scope.SetSchemaUrl(ss.SchemaUrl())
+	return src
+}
+
+func skeletonOf(sp ptrace.Span, src int32) skeleton {
+	return skeleton{
+		name: sp.Name(), kind: sp.Kind(), end: sp.EndTimestamp(),
+		code: sp.Status().Code(), msg: sp.Status().Message(), flags: sp.Flags(), source: src,
+	}
+}
+
+// reemit writes a span standing for cached node i, without annotation.
+func (e *releasedTrace) reemit(w *spanWriter, i int) ptrace.Span {
+	sk := &e.skel[i]
+	src := &e.sources[sk.source]
+	dst, _ := w.scopeSpans(scopeKey{batch: 1, scope: sk.source + 1}, src.res, src.resSchema, src.scope)
+	sp := dst.AppendEmpty()
+	n := &e.nodes[i]
+	sp.SetTraceID(e.id)
+	sp.SetSpanID(n.id)
+	sp.SetParentSpanID(n.parent)
+	sp.SetName(sk.name)
+	sp.SetKind(sk.kind)
+	sp.SetStartTimestamp(n.start)
+	sp.SetEndTimestamp(sk.end)
+	sp.SetFlags(sk.flags)
+	sp.Status().SetCode(sk.code)
+	sp.Status().SetMessage(sk.msg)
+	return sp
+}
+
+// sameDerived reports whether re-deriving left a call's trace-level fields
+// as they were emitted.
+func sameDerived(a, b *derived) bool {
+	x, y := &a.call, &b.call
+	return a.superseded == b.superseded &&
+		x.Summary.Status == y.Summary.Status &&
+		x.Summary.StatusCounts == y.Summary.StatusCounts &&
+		slices.Equal(x.Summary.Usage, y.Summary.Usage) &&
+		slices.Equal(x.Summary.Costs, y.Summary.Costs) &&
+		x.ThreadID == y.ThreadID && x.TurnID == y.TurnID &&
+		x.InputTokens == y.InputTokens && x.OutputTokens == y.OutputTokens &&
+		x.TotalTokens == y.TotalTokens && x.CostUSD == y.CostUSD && x.HasCost == y.HasCost
+}

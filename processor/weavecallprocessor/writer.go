@@ -1,0 +1,55 @@
+package weavecallprocessor
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// spanWriter appends spans to a Traces it owns, each under a copy of its
+// resource and scope. Consecutive spans from the same source scope (named
+// by the caller with a key unique per batch and ScopeSpans) share one copy.
+type spanWriter struct {
+	td      ptrace.Traces
+	lastKey scopeKey
+	dst     ptrace.SpanSlice
+}
+
+// scopeKey names a source ScopeSpans: the batch sequence number and the
+// ordinal of the ScopeSpans within the batch. The zero key names none.
+type scopeKey struct {
+	batch uint64
+	scope int32
+}
+
+func newSpanWriter() spanWriter {
+	return spanWriter{td: ptrace.NewTraces()}
+}
+
+// scopeSpans returns where spans from key go, copying res and scope when
+// key differs from the previous call's. isNew reports a fresh copy.
+func (w *spanWriter) scopeSpans(key scopeKey, res pcommon.Resource, schemaURL string, scope ptrace.ScopeSpans) (ptrace.SpanSlice, bool) {
+	if key == w.lastKey && key != (scopeKey{}) {
+		return w.dst, false
+	}
+	rs := w.td.ResourceSpans().AppendEmpty()
+	res.CopyTo(rs.Resource())
+	rs.SetSchemaUrl(schemaURL)
+	ss := rs.ScopeSpans().AppendEmpty()
+	scope.Scope().CopyTo(ss.Scope())
+	ss.SetSchemaUrl(scope.SchemaUrl())
+	w.lastKey, w.dst = key, ss.Spans()
+	return w.dst, true
+}
+
+// move moves span into the writer under a copy of its resource and scope
+// and returns it at its new place.
+func (w *spanWriter) move(key scopeKey, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) ptrace.Span {
+	dst, _ := w.scopeSpans(key, rs.Resource(), rs.SchemaUrl(), ss)
+	moved := dst.AppendEmpty()
+	span.MoveTo(moved)
+	return moved
+}
+
+// resourceCount is the number of ResourceSpans written so far; the span
+// last moved sits under index resourceCount()-1.
+func (w *spanWriter) resourceCount() int { return w.td.ResourceSpans().Len() }
