@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -161,8 +162,11 @@ type Table struct {
 	byBase   map[string]string // lower-cased key without routing prefixes
 	byFamily map[string]string // base name without version suffixes
 
-	mu    sync.RWMutex
-	cache map[string]cached // raw model name as looked up → result
+	// cache maps a model name as looked up to its *cached result. A
+	// sync.Map, not a mutex, because the hot path is concurrent reads of a
+	// few names, where it neither locks nor allocates.
+	cache  sync.Map
+	cached atomic.Int64 // entries in cache, to bound it
 }
 
 type cached struct {
@@ -177,7 +181,6 @@ func newTable(levels ...[]Price) *Table {
 		byLower:  map[string]string{},
 		byBase:   map[string]string{},
 		byFamily: map[string]string{},
-		cache:    map[string]cached{},
 	}
 	for _, level := range levels {
 		for _, p := range level {
@@ -225,20 +228,20 @@ func (t *Table) Lookup(model string) (Price, bool) {
 	if t == nil || model == "" {
 		return Price{}, false
 	}
-	t.mu.RLock()
-	c, hit := t.cache[model]
-	t.mu.RUnlock()
-	if hit {
-		return c.price, c.ok
+	if c, hit := t.cache.Load(model); hit {
+		return c.(*cached).price, c.(*cached).ok
 	}
 	key, ok := t.resolve(model)
-	c = cached{price: t.byModel[key], ok: ok}
-	t.mu.Lock()
-	if len(t.cache) >= maxCached {
-		clear(t.cache) // the working set of models is small; start over
+	c := &cached{price: t.byModel[key], ok: ok}
+	if t.cached.Load() >= maxCached {
+		// The working set of models is small; a flood of distinct names
+		// starts the cache over rather than growing it.
+		t.cache.Clear()
+		t.cached.Store(0)
 	}
-	t.cache[model] = c
-	t.mu.Unlock()
+	if _, loaded := t.cache.LoadOrStore(model, c); !loaded {
+		t.cached.Add(1)
+	}
 	return c.price, c.ok
 }
 

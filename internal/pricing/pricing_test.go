@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -164,7 +165,9 @@ func TestLookupCacheBounded(t *testing.T) {
 	for i := 0; i < 3*maxCached; i++ {
 		tab.Lookup("unknown-model-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + itoa(i))
 	}
-	if n := len(tab.cache); n > maxCached {
+	n := 0
+	tab.cache.Range(func(any, any) bool { n++; return true })
+	if n > maxCached {
 		t.Fatalf("cache holds %d entries, more than %d", n, maxCached)
 	}
 	if p, ok := tab.Lookup("gpt-4o-2024-08-06"); !ok || p.Model != "gpt-4o" {
@@ -388,7 +391,7 @@ func BenchmarkLookup(b *testing.B) {
 	b.Run("uncached", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			clear(tab.cache)
+			tab.cache.Clear()
 			tab.Lookup(models[i%len(models)])
 		}
 	})
@@ -400,5 +403,36 @@ func BenchmarkLoadBuiltin(b *testing.B) {
 		if _, err := Load(Config{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLookupConcurrent looks names up from many goroutines at once, through
+// cache misses, hits and resets; every answer must be the serial one.
+func TestLookupConcurrent(t *testing.T) {
+	want := loadBuiltin(t)
+	tab := loadBuiltin(t)
+	names := []string{"gpt-4o-2024-08-06", "models/gemini-2.5-pro", "us.anthropic.claude-3-5-sonnet-20241022-v2:0", "nope"}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Go(func() {
+			for i := 0; i < 2*maxCached; i++ {
+				name := names[i%len(names)]
+				if i%3 == 0 {
+					name = "churn-" + itoa(g*1_000_000+i) // forces resets of the bounded cache
+				}
+				got, gotOK := tab.Lookup(name)
+				exp, expOK := want.Lookup(name)
+				if got != exp || gotOK != expOK {
+					errs <- name
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for name := range errs {
+		t.Errorf("concurrent Lookup(%q) differs from a serial one", name)
 	}
 }
