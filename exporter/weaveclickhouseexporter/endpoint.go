@@ -1,0 +1,109 @@
+package weaveclickhouseexporter // import "github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"runtime/debug"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// parseEndpoint reads the endpoint: a DSN with scheme clickhouse, tcp, http
+// or https (clickhouse-go's DSN parameters apply), or a comma-separated list
+// of native host:port addresses.
+func parseEndpoint(endpoint string) (*clickhouse.Options, error) {
+	if !strings.Contains(endpoint, "://") {
+		var addrs []string
+		for _, a := range strings.Split(endpoint, ",") {
+			a = strings.TrimSpace(a)
+			host, port, err := net.SplitHostPort(a)
+			if err != nil || host == "" || port == "" {
+				return nil, fmt.Errorf("%q is neither a DSN (clickhouse://, tcp://, http://, https://) nor a list of host:port", endpoint)
+			}
+			addrs = append(addrs, a)
+		}
+		return &clickhouse.Options{Addr: addrs, Protocol: clickhouse.Native}, nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("not a valid DSN: %w", redacted(err))
+	}
+	switch u.Scheme {
+	case "clickhouse", "tcp", "http":
+	case "https":
+		// clickhouse-go wants https spelled out twice; the scheme is enough here.
+		if q := u.Query(); q.Get("secure") == "" {
+			q.Set("secure", "true")
+			u.RawQuery = q.Encode()
+		}
+	default:
+		return nil, fmt.Errorf("scheme %q is not one of clickhouse, tcp, http, https", u.Scheme)
+	}
+	opts, err := clickhouse.ParseDSN(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("not a valid DSN: %w", redacted(err))
+	}
+	return opts, nil
+}
+
+// redacted keeps a password in a DSN out of an error message.
+func redacted(err error) error {
+	if uerr, ok := errors.AsType[*url.Error](err); ok {
+		return fmt.Errorf("%s: %w", uerr.Op, uerr.Err)
+	}
+	return err
+}
+
+// clickhouseOptions builds the client options: the endpoint's, then the
+// explicit options of the config, which win.
+func (cfg *Config) clickhouseOptions(ctx context.Context) (*clickhouse.Options, error) {
+	opts, err := parseEndpoint(cfg.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Username != "" {
+		opts.Auth.Username = cfg.Username
+	}
+	if cfg.Password != "" {
+		opts.Auth.Password = string(cfg.Password)
+	}
+	// Tables are always named with their database; the session database
+	// stays the server's default so a database that does not exist yet
+	// does not fail the connection before the schema is created.
+	opts.Auth.Database = ""
+
+	tlsCfg, err := cfg.TLS.LoadTLSConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	if tlsCfg != nil {
+		opts.TLS = tlsCfg
+	}
+
+	method := clickhouse.CompressionLZ4
+	switch cfg.Compression {
+	case compressionZSTD:
+		method = clickhouse.CompressionZSTD
+	case compressionNone:
+		method = clickhouse.CompressionNone
+	}
+	opts.Compression = &clickhouse.Compression{Method: method}
+
+	if cfg.Timeout > 0 {
+		opts.DialTimeout = cfg.Timeout
+		opts.ReadTimeout = cfg.Timeout
+	}
+	opts.ClientInfo.Products = append(opts.ClientInfo.Products, struct{ Name, Version string }{"callhouse-weaveclickhouse", moduleVersion()})
+	return opts, nil
+}
+
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

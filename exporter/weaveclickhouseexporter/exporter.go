@@ -1,0 +1,135 @@
+package weaveclickhouseexporter // import "github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter/internal/schema"
+	"github.com/callhouse/callhouse/internal/callmap"
+)
+
+// callsExporter writes the spans of each flushed batch as calls, in one
+// INSERT.
+type callsExporter struct {
+	cfg    *Config
+	logger *zap.Logger
+	schema schema.Options
+
+	addr   string // for error messages
+	conn   driver.Conn
+	mapper *callmap.Mapper
+	insert string
+}
+
+func newCallsExporter(cfg *Config, logger *zap.Logger) *callsExporter {
+	o := cfg.schemaOptions()
+	return &callsExporter{cfg: cfg, logger: logger, schema: o, insert: insertStatement(o.CallsTable())}
+}
+
+// start builds the mapper, connects and, with create_schema, applies the
+// schema and seeds the price table.
+func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
+	mapper, err := callmap.NewMapper(e.cfg.Mapping)
+	if err != nil {
+		return fmt.Errorf("mapping: %w", err)
+	}
+	e.mapper = mapper
+	opts, err := e.cfg.clickhouseOptions(ctx)
+	if err != nil {
+		return err
+	}
+	e.addr = strings.Join(opts.Addr, ",")
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return classify("connect", e.addr, err)
+	}
+	e.conn = conn
+	if !e.cfg.CreateSchema {
+		return nil
+	}
+	if err := schema.Migrate(ctx, conn, e.schema); err != nil {
+		return classify("create schema", e.addr, err)
+	}
+	if err := schema.SeedPrices(ctx, conn, e.schema, mapper.Prices().All()); err != nil {
+		return classify("seed llm_token_prices", e.addr, err)
+	}
+	return nil
+}
+
+func (e *callsExporter) shutdown(context.Context) error {
+	if e.conn == nil {
+		return nil
+	}
+	return e.conn.Close()
+}
+
+// pushTraces writes one flushed batch. A failed INSERT wrote nothing, so
+// sending the batch again is safe, and a batch sent twice leaves each call
+// once in the calls view (same key, same version).
+func (e *callsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	records, skipped := e.records(td)
+	if skipped > 0 {
+		// Calls are keyed by span and trace id: without them a span has no
+		// call to be. Logged, not silently lost.
+		e.logger.Warn("spans without a span id or trace id are not written as calls", zap.Int("spans", skipped))
+	}
+	if len(records) == 0 {
+		return nil
+	}
+	return classify("insert calls", e.addr, e.write(ctx, records))
+}
+
+// records turns spans into the records to store: the processor's
+// annotation when a span has one, the shared mapping otherwise.
+func (e *callsExporter) records(td ptrace.Traces) (records []callmap.Record, skipped int) {
+	records = make([]callmap.Record, 0, td.SpanCount())
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				if span.SpanID().IsEmpty() || span.TraceID().IsEmpty() {
+					skipped++
+					continue
+				}
+				r, ok := callmap.FromAnnotation(span)
+				if !ok {
+					call := e.mapper.Map(rs.Resource(), ss.Scope(), span)
+					r = call.ToRecord()
+				}
+				records = append(records, r)
+			}
+		}
+	}
+	return records, skipped
+}
+
+// write sends the records in one INSERT, column by column.
+func (e *callsExporter) write(ctx context.Context, records []callmap.Record) error {
+	if e.conn == nil {
+		return errors.New("not started")
+	}
+	batch, err := e.conn.PrepareBatch(ctx, e.insert)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = batch.Close() }()
+	for i, c := range columns {
+		if err := batch.Column(i).Append(c.values(records)); err != nil {
+			return fmt.Errorf("column %s: %w", c.name, err)
+		}
+	}
+	return batch.Send()
+}
