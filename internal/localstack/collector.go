@@ -1,0 +1,75 @@
+package localstack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// Collector says how to start the otelcol-callhouse binary.
+type Collector struct {
+	// Binary is the path of otelcol-callhouse.
+	Binary string
+	// Config is the path of the configuration file.
+	Config string
+	// Env is added to the parent's environment (the configs in config/ read
+	// their addresses from it).
+	Env []string
+	// Health is host:port of the health_check extension, which answers 200
+	// once every pipeline runs.
+	Health string
+	// Out receives the collector's log; nil means os.Stderr.
+	Out io.Writer
+}
+
+// CollectorStartTimeout bounds the wait for the health check; creating the
+// schema is part of the start.
+const CollectorStartTimeout = time.Minute
+
+// Start starts the collector and returns once its health check answers.
+func (c Collector) Start(ctx context.Context) (*Process, error) {
+	cmd := command(c.Binary, []string{"--config", c.Config}, c.Env, c.Out)
+	return start(ctx, "collector", cmd, func(ctx context.Context) error {
+		return httpOK(ctx, "http://"+c.Health+"/", "")
+	}, CollectorStartTimeout)
+}
+
+// Endpoints are the loopback addresses of one collector, in the environment
+// variables that config/callhouse.yaml reads.
+type Endpoints struct {
+	OTLPGRPC, OTLPHTTP, Health string // host:port
+	MetricsPort                int
+}
+
+// FreeEndpoints picks free loopback ports for a collector.
+func FreeEndpoints() (Endpoints, error) {
+	var ports [4]int
+	for i := range ports {
+		p, err := FreePort()
+		if err != nil {
+			return Endpoints{}, err
+		}
+		ports[i] = p
+	}
+	return Endpoints{
+		OTLPGRPC:    loopback(ports[0]),
+		OTLPHTTP:    loopback(ports[1]),
+		Health:      loopback(ports[2]),
+		MetricsPort: ports[3],
+	}, nil
+}
+
+// Env is e as config/callhouse.yaml's environment variables, with the
+// ClickHouse native address (host:port) and database it writes to.
+func (e Endpoints) Env(clickhouseNative, database string) []string {
+	return []string{
+		"CALLHOUSE_OTLP_GRPC_ENDPOINT=" + e.OTLPGRPC,
+		"CALLHOUSE_OTLP_HTTP_ENDPOINT=" + e.OTLPHTTP,
+		"CALLHOUSE_HEALTH_ENDPOINT=" + e.Health,
+		"CALLHOUSE_METRICS_PORT=" + strconv.Itoa(e.MetricsPort),
+		fmt.Sprintf("CALLHOUSE_CLICKHOUSE_ENDPOINT=tcp://%s", clickhouseNative),
+		"CALLHOUSE_CLICKHOUSE_DATABASE=" + database,
+	}
+}
