@@ -436,3 +436,38 @@ func TestLookupConcurrent(t *testing.T) {
 		t.Errorf("concurrent Lookup(%q) differs from a serial one", name)
 	}
 }
+
+// TestLoadLiteLLMShapedFile loads a file in the shape of LiteLLM's own: a
+// sample_spec with nested values, image and audio entries priced per pixel,
+// image or second, provider-prefixed and region-specific keys.
+func TestLoadLiteLLMShapedFile(t *testing.T) {
+	tab, err := Load(Config{File: filepath.Join("testdata", "litellm_excerpt.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		model, want, level string
+		input              float64
+	}{
+		{"gpt-4o-2024-08-06", "gpt-4o", LevelFile, 2.5e-6},
+		{"azure/gpt-4o", "azure/gpt-4o", LevelFile, 2.75e-6},
+		{"jp.amazon.nova-2-lite-v1:0", "jp.amazon.nova-2-lite-v1:0", LevelFile, 3.3e-7}, // the region's own price
+		{"us.amazon.nova-2-lite-v1:0", "amazon.nova-2-lite-v1:0", LevelFile, 3e-7},
+		{"us.amazon.nova-lite-v1:0", "amazon.nova-lite-v1:0", LevelFile, 6e-8},
+		{"claude-3-5-haiku@20241022", "vertex_ai/claude-3-5-haiku@20241022", LevelFile, 1e-6}, // Vertex's spelling finds Vertex's price
+		{"claude-3-5-haiku-20241022", "claude-3-5-haiku-20241022", LevelDefault, 0.8e-6},
+		{"vertex_ai/claude-3-5-haiku@20241022", "vertex_ai/claude-3-5-haiku@20241022", LevelFile, 1e-6},
+		{"gemini/gemini-2.5-flash", "gemini/gemini-2.5-flash", LevelFile, 3e-7},
+		{"text-embedding-3-large", "text-embedding-3-large", LevelFile, 1.3e-7},
+	} {
+		p, ok := tab.Lookup(tc.model)
+		if !ok || p.Model != tc.want || p.Level != tc.level || p.InputCostPerToken != tc.input {
+			t.Errorf("Lookup(%q) = %+v, %v; want %s from %s at %g", tc.model, p, ok, tc.want, tc.level, tc.input)
+		}
+	}
+	for _, model := range []string{"dall-e-3", "whisper-1", "1024-x-1024/dall-e-2", "sample_spec"} {
+		if p, ok := tab.Lookup(model); ok {
+			t.Errorf("Lookup(%q) = %+v; entries without token prices must be skipped", model, p)
+		}
+	}
+}
