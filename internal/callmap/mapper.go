@@ -1,6 +1,17 @@
 package callmap
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -17,10 +28,12 @@ type Config struct {
 	// empty means the resource's `service.name`, and "default" without one.
 	DefaultProject string `mapstructure:"default_project"`
 	// SummaryPrefix marks span attributes whose rest becomes a custom summary
-	// key (`weave.summary.accuracy=0.95` → `summary.accuracy`).
+	// key (`weave.summary.accuracy=0.95` → `summary.accuracy`). Empty turns
+	// custom summary keys off.
 	SummaryPrefix string `mapstructure:"summary_prefix"`
-	// MaxValueBytes caps one attribute or event value; longer strings are
-	// cut and marked (see the processor README). 0 means no limit.
+	// MaxValueBytes caps one attribute or event string (or bytes) value;
+	// longer values are cut at a UTF-8 boundary and marked (see MAPPING.md).
+	// 0 means no limit.
 	MaxValueBytes int `mapstructure:"max_value_bytes"`
 	// Prices extends or overrides the built-in price table.
 	Prices pricing.Config `mapstructure:"prices"`
@@ -35,15 +48,57 @@ func DefaultConfig() Config {
 	}
 }
 
+// minValueBytes is the smallest useful value cap: below it a cut value is
+// mostly marker.
+const minValueBytes = 64
+
 // Validate reports every problem of the configuration.
 func (c Config) Validate() error {
-	return nil // TODO(callmap): implement
+	var errs []error
+	if c.DefaultEntity == "" {
+		errs = append(errs, errors.New("default_entity: must not be empty"))
+	}
+	if err := checkName(c.DefaultEntity); err != nil {
+		errs = append(errs, fmt.Errorf("default_entity: %w", err))
+	}
+	if err := checkName(c.DefaultProject); err != nil {
+		errs = append(errs, fmt.Errorf("default_project: %w", err))
+	}
+	if strings.ContainsFunc(c.SummaryPrefix, unicode.IsControl) || !utf8.ValidString(c.SummaryPrefix) {
+		errs = append(errs, fmt.Errorf("summary_prefix: %q holds control characters or invalid UTF-8", c.SummaryPrefix))
+	}
+	if c.MaxValueBytes < 0 {
+		errs = append(errs, fmt.Errorf("max_value_bytes: %d is negative (0 means no limit)", c.MaxValueBytes))
+	} else if c.MaxValueBytes > 0 && c.MaxValueBytes < minValueBytes {
+		errs = append(errs, fmt.Errorf("max_value_bytes: %d is below the minimum of %d (0 means no limit)", c.MaxValueBytes, minValueBytes))
+	}
+	if v, ok := any(c.Prices).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkName checks an entity or project name: it becomes a part of
+// project_id ("entity/project") and of op refs.
+func checkName(s string) error {
+	switch {
+	case strings.Contains(s, "/"):
+		return fmt.Errorf("%q must not contain '/'", s)
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
+		return fmt.Errorf("%q holds control characters or invalid UTF-8", s)
+	case strings.TrimSpace(s) != s:
+		return fmt.Errorf("%q has leading or trailing spaces", s)
+	}
+	return nil
 }
 
 // Mapper maps spans to calls. It is safe for concurrent use.
 type Mapper struct {
 	cfg    Config
 	prices *pricing.Table
+	pool   sync.Pool // of *state
 }
 
 // NewMapper builds a mapper, loading the price table the config names.
@@ -52,15 +107,862 @@ func NewMapper(cfg Config) (*Mapper, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mapper{cfg: cfg, prices: prices}, nil
+	return NewMapperWithPrices(cfg, prices), nil
+}
+
+// NewMapperWithPrices builds a mapper that prices usage with an already
+// loaded table (shared between components); a nil table knows no prices.
+func NewMapperWithPrices(cfg Config, prices *pricing.Table) *Mapper {
+	return &Mapper{cfg: cfg, prices: prices}
 }
 
 // Prices returns the price table the mapper computes costs with.
 func (m *Mapper) Prices() *pricing.Table { return m.prices }
 
+// kv is one attribute.
+type kv struct {
+	k string
+	v pcommon.Value
+}
+
+// attrUse records what one span attribute turned out to be.
+type attrUse struct {
+	in, out  int8  // input / output convention (index+1), 0 for none
+	pos      int32 // where the rest under the convention's key starts
+	consumed bool  // placed in inputs/output/elsewhere, not repeated in attributes
+}
+
+// slots holds the first value seen of each known key.
+type slots struct {
+	v   [numSlots]pcommon.Value
+	has [numSlots]bool
+}
+
+func (s *slots) set(k slot, v pcommon.Value) {
+	if k != slotNone && !s.has[k] {
+		s.v[k], s.has[k] = v, true
+	}
+}
+
+// first returns the first slot of the list holding a value.
+func (s *slots) first(list []slot) (pcommon.Value, bool) {
+	for _, k := range list {
+		if s.has[k] {
+			return s.v[k], true
+		}
+	}
+	return pcommon.Value{}, false
+}
+
+// firstStr is first for string facts: non-string values are rendered, and
+// empty strings are absent.
+func (s *slots) firstStr(list []slot) string {
+	for _, k := range list {
+		if s.has[k] {
+			if str := valueString(s.v[k]); str != "" {
+				return str
+			}
+		}
+	}
+	return ""
+}
+
+func valueString(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	if v.Type() == pcommon.ValueTypeEmpty {
+		return ""
+	}
+	return v.AsString()
+}
+
+// normEnt is a span value copied to a normalized attributes path.
+type normEnt struct {
+	path string
+	v    pcommon.Value
+}
+
+// state is the per-call scratch space, pooled.
+type state struct {
+	w      valueWriter
+	attrs  []kv
+	use    []attrUse
+	span   slots
+	res    slots
+	norms  []normEnt
+	code   []kv
+	main   tree // the attributes object
+	sub    tree // everything built before it
+	raw    []byte
+	events []int // indexes of events consumed by a convention
+}
+
+func (m *Mapper) getState() *state {
+	st, _ := m.pool.Get().(*state)
+	if st == nil {
+		st = &state{}
+	}
+	st.w.max = m.cfg.MaxValueBytes
+	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
+	st.span, st.res = slots{}, slots{}
+	st.main.reset()
+	st.sub.reset()
+	st.raw = st.raw[:0]
+	return st
+}
+
+// maxPooledBytes keeps one huge span from pinning its buffers in the pool.
+const maxPooledBytes = 1 << 20
+
+func (m *Mapper) putState(st *state) {
+	if cap(st.raw) > maxPooledBytes {
+		return
+	}
+	// drop references into the span so the pool does not keep it alive
+	clear(st.attrs)
+	clear(st.norms)
+	clear(st.code)
+	clear(st.main.ents)
+	clear(st.sub.ents)
+	m.pool.Put(st)
+}
+
+// rawMark and rawSince delimit a piece of JSON appended to the arena.
+func (st *state) rawSince(start int) string { return arenaString(st.raw[start:]) }
+
+// rawString stores s as a JSON string in the arena.
+func (st *state) rawString(s string) string {
+	start := len(st.raw)
+	st.raw = appendString(st.raw, s)
+	return st.rawSince(start)
+}
+
 // Map maps one span, with its resource and scope, to a call: every per-span
 // field of DESIGN §1–§4. Summary.Usage and Summary.Costs hold the span's own
-// usage; StatusCounts count the call alone.
+// usage; StatusCounts count the call alone. See MAPPING.md for every rule.
 func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
-	return Call{} // TODO(callmap): implement
+	st := m.getState()
+	defer m.putState(st)
+	var c Call
+
+	c.TraceID, c.ID, c.ParentID = hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
+	c.StartedAt = span.StartTimestamp().AsTime().UTC()
+	if end := span.EndTimestamp(); end != 0 {
+		c.EndedAt = end.AsTime().UTC()
+	}
+
+	// 1. classify the attributes
+	bestIn, bestOut := st.scanAttributes(span.Attributes())
+	res.Attributes().Range(func(k string, v pcommon.Value) bool {
+		if r, ok := exactKeys[k]; ok {
+			st.res.set(r.slot, v)
+		} else if k == "service.name" {
+			st.res.set(slotServiceName, v)
+		}
+		return true
+	})
+	events := span.Events()
+	exception := -1
+	for i := 0; i < events.Len(); i++ {
+		name := events.At(i).Name()
+		switch {
+		case name == keyExceptionEvent:
+			exception = i
+		case isMessageEvent(name):
+			bestIn = minConv(bestIn, eventConv(inputConventions[:], eventMessages))
+		case name == eventChoice:
+			bestOut = minConv(bestOut, eventConv(outputConventions[:], eventChoice))
+		case name == eventDetails:
+			bestIn = minConv(bestIn, eventConv(inputConventions[:], eventDetails))
+			bestOut = minConv(bestOut, eventConv(outputConventions[:], eventDetails))
+		}
+	}
+
+	// 2. the plain facts
+	c.Model = st.span.firstStr(modelSlots[:])
+	c.Provider = st.span.firstStr(providerSlots[:])
+	c.Operation = st.span.firstStr([]slot{sOperation})
+	c.Kind = st.kind()
+	c.DisplayName = st.span.firstStr(displaySlots[:])
+	c.ThreadID = st.span.firstStr(threadSlots[:])
+	if c.ThreadID == "" {
+		c.ThreadID = st.res.firstStr(threadSlots[:])
+	}
+	c.WBUserID = firstOf(st.span.firstStr([]slot{sUserID}), st.res.firstStr([]slot{sUserID}))
+	c.WBRunID = firstOf(st.span.firstStr(runIDSlots[:]), st.res.firstStr(runIDSlots[:]))
+	if v, ok := st.span.first([]slot{sIsTurn}); ok {
+		c.IsTurn = (v.Type() == pcommon.ValueTypeBool && v.Bool()) || (v.Type() == pcommon.ValueTypeStr && strings.EqualFold(v.Str(), "true"))
+	}
+	c.ProjectID = m.projectID(st)
+	c.OpName, c.OpSafeName = st.opName(c.ProjectID, span.Name(), scope)
+
+	// 3. status, latency, exception
+	c.Summary.Status = StatusSuccess
+	switch {
+	case span.Status().Code() == ptrace.StatusCodeError:
+		c.Summary.Status = StatusError
+		c.Exception = exceptionText(events, exception, span.Status().Message())
+	case c.EndedAt.IsZero():
+		c.Summary.Status = StatusRunning
+	}
+	if !c.EndedAt.IsZero() && c.EndedAt.After(c.StartedAt) {
+		c.Summary.LatencyMS = c.EndedAt.Sub(c.StartedAt).Milliseconds()
+	}
+	switch c.Summary.Status {
+	case StatusError:
+		c.Summary.StatusCounts.Error = 1
+	case StatusSuccess:
+		c.Summary.StatusCounts.Success = 1
+	}
+	c.Summary.TraceName = c.DisplayName
+	if c.Summary.TraceName == "" {
+		c.Summary.TraceName = c.OpSafeName
+	}
+
+	// 4. inputs, output, attributes, custom summary
+	c.Inputs = st.buildInputs(bestIn, events)
+	c.Output = st.buildOutput(bestOut, events)
+	c.Attributes = st.buildAttributes(res, scope, span, c.Kind, exception)
+	c.Summary.Custom = st.buildCustomSummary(m.cfg.SummaryPrefix)
+
+	// 5. usage and cost
+	m.usageAndCost(st, &c)
+	return c
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func minConv(cur, cand int8) int8 {
+	if cand != 0 && (cur == 0 || cand < cur) {
+		return cand
+	}
+	return cur
+}
+
+func eventConv(list []convention, event string) int8 {
+	for i := range list {
+		if list[i].event == event {
+			return int8(i + 1)
+		}
+	}
+	return 0
+}
+
+func isMessageEvent(name string) bool {
+	return messageRole(name) != ""
+}
+
+// messageRole is the role of an older GenAI message event, "" for others.
+func messageRole(name string) string {
+	switch name {
+	case "gen_ai.system.message":
+		return `"system"`
+	case "gen_ai.user.message":
+		return `"user"`
+	case "gen_ai.assistant.message":
+		return `"assistant"`
+	case "gen_ai.tool.message":
+		return `"tool"`
+	}
+	return ""
+}
+
+// scanAttributes records the span's attributes, fills the slots and returns
+// the best inputs and output conventions among them.
+func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
+	attrs.Range(func(k string, v pcommon.Value) bool {
+		if k == AnnotationKey {
+			return true
+		}
+		var u attrUse
+		if r, ok := exactKeys[k]; ok {
+			st.span.set(r.slot, v)
+			if r.norm != "" {
+				st.addNorm(r.norm, v)
+				u.consumed = r.norm == k
+			}
+			u.in, u.out, u.pos = r.in, r.out, int32(len(k)+1)
+			if r.slot == sWandbAttrs || r.slot == sSystemInstructions {
+				u.consumed = true // merged at the root / placed at attributes.system
+			}
+		} else if k != "" {
+			in, out, pos := familyOf(k)
+			u.in, u.out, u.pos = in, out, int32(pos)
+			if in == 0 && out == 0 {
+				if norm, pos := normFamily(k); norm != "" {
+					st.addNorm(st.main.join(norm, k[pos:]), v)
+				} else if strings.HasPrefix(k, codePrefix) {
+					st.code = append(st.code, kv{k, v})
+				}
+			}
+		}
+		bestIn = minConv(bestIn, u.in)
+		bestOut = minConv(bestOut, u.out)
+		st.attrs = append(st.attrs, kv{k, v})
+		st.use = append(st.use, u)
+		return true
+	})
+	return bestIn, bestOut
+}
+
+// addNorm copies v to a normalized path; the first value for a path wins.
+func (st *state) addNorm(path string, v pcommon.Value) {
+	for i := range st.norms {
+		if st.norms[i].path == path {
+			return
+		}
+	}
+	st.norms = append(st.norms, normEnt{path, v})
+}
+
+// kind normalizes the span kind (see MAPPING.md for the order).
+func (st *state) kind() string {
+	type rule struct {
+		s  slot
+		fn func(string) string
+	}
+	for _, r := range [...]rule{
+		{sOIKind, kindOfOpenInference},
+		{sTLKind, kindOfTraceloop},
+		{sLLMReqType, kindOfRequestType},
+		{sOperation, kindOfOperation},
+		{sAIOperation, kindOfAIOperation},
+	} {
+		if st.span.has[r.s] {
+			if k := r.fn(valueString(st.span.v[r.s])); k != "" {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
+// projectID is "entity/project" from the resource, then the span, then the
+// config. A project given as "entity/project" carries its own entity.
+func (m *Mapper) projectID(st *state) string {
+	entity := firstOf(st.res.firstStr([]slot{sEntity}), st.span.firstStr([]slot{sEntity}))
+	project := firstOf(st.res.firstStr([]slot{sProject}), st.span.firstStr([]slot{sProject}))
+	if project == "" {
+		project = firstOf(m.cfg.DefaultProject, st.res.firstStr([]slot{slotServiceName}))
+	}
+	if project == "" {
+		project = "default"
+	}
+	if i := strings.IndexByte(project, '/'); i >= 0 {
+		if entity == "" {
+			return project
+		}
+		project = project[i+1:]
+	}
+	if entity == "" {
+		entity = m.cfg.DefaultEntity
+	}
+	return entity + "/" + project
+}
+
+// exceptionText is the error text of a failed span: the last exception
+// event as "type: message", else the status message, else "error".
+func exceptionText(events ptrace.SpanEventSlice, exception int, statusMsg string) string {
+	if exception >= 0 {
+		attrs := events.At(exception).Attributes()
+		var typ, msg string
+		if v, ok := attrs.Get(keyExceptionType); ok {
+			typ = valueString(v)
+		}
+		if v, ok := attrs.Get(keyExceptionMsg); ok {
+			msg = valueString(v)
+		}
+		switch {
+		case typ != "" && msg != "":
+			return typ + ": " + msg
+		case typ != "":
+			return typ
+		case msg != "":
+			return msg
+		}
+	}
+	if statusMsg != "" {
+		return statusMsg
+	}
+	return "error"
+}
+
+// hexIDs returns the trace, span and parent ids in lowercase hex, sharing
+// one allocation; an all-zero parent is a root ("").
+func hexIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (string, string, string) {
+	var b [64]byte
+	for i, x := range trace {
+		b[2*i], b[2*i+1] = hexDigits[x>>4], hexDigits[x&0xf]
+	}
+	for i, x := range span {
+		b[32+2*i], b[33+2*i] = hexDigits[x>>4], hexDigits[x&0xf]
+	}
+	n := 48
+	if !parent.IsEmpty() {
+		for i, x := range parent {
+			b[48+2*i], b[49+2*i] = hexDigits[x>>4], hexDigits[x&0xf]
+		}
+		n = 64
+	}
+	s := string(b[:n])
+	if n == 48 {
+		return s[:32], s[32:48], ""
+	}
+	return s[:32], s[32:48], s[48:64]
+}
+
+// buildInputs encodes inputs: {"<source key>": value} of the winning
+// convention, plus gen_ai.system_instructions; {} when there is none.
+func (st *state) buildInputs(best int8, events ptrace.SpanEventSlice) []byte {
+	start := len(st.raw)
+	st.raw = append(st.raw, '{')
+	if best > 0 {
+		conv := &inputConventions[best-1]
+		st.raw = appendKey(st.raw, conv.key)
+		st.appendConvention(conv, best, true, events)
+	}
+	if v, ok := st.span.first([]slot{sSystemInstructions}); ok {
+		st.raw = appendKey(st.raw, keySystemInstr)
+		st.raw = st.w.appendValue(st.raw, v)
+	} else if best > 0 && inputConventions[best-1].event == eventDetails {
+		if v, ok := st.detailsAttr(events, keySystemInstr); ok {
+			st.raw = appendKey(st.raw, keySystemInstr)
+			st.raw = st.w.appendValue(st.raw, v)
+		}
+	}
+	st.raw = append(st.raw, '}')
+	return bytes.Clone(st.raw[start:])
+}
+
+// buildOutput encodes output: {"<source key>": value}, or null.
+func (st *state) buildOutput(best int8, events ptrace.SpanEventSlice) []byte {
+	if best == 0 {
+		return []byte("null")
+	}
+	start := len(st.raw)
+	conv := &outputConventions[best-1]
+	st.raw = append(st.raw, '{')
+	st.raw = appendKey(st.raw, conv.key)
+	st.appendConvention(conv, best, false, events)
+	st.raw = append(st.raw, '}')
+	return bytes.Clone(st.raw[start:])
+}
+
+// appendConvention appends the value of a convention to the arena and marks
+// what it consumed.
+func (st *state) appendConvention(conv *convention, idx int8, input bool, events ptrace.SpanEventSlice) {
+	switch conv.event {
+	case "":
+		st.sub.reset()
+		for i := range st.attrs {
+			u := &st.use[i]
+			if (input && u.in == idx) || (!input && u.out == idx) {
+				st.sub.add(st.attrs[i].k, int(u.pos), st.attrs[i].v)
+				u.consumed = true
+			}
+		}
+		st.raw = st.sub.appendValue(st.raw, &st.w)
+	case eventMessages:
+		st.raw = append(st.raw, '[')
+		for i := 0; i < events.Len(); i++ {
+			ev := events.At(i)
+			role := messageRole(ev.Name())
+			if role == "" {
+				continue
+			}
+			st.sub.reset()
+			if _, has := ev.Attributes().Get("role"); !has {
+				st.sub.addRaw("role", 0, role)
+			}
+			st.addAll(&st.sub, ev.Attributes())
+			if st.raw[len(st.raw)-1] != '[' {
+				st.raw = append(st.raw, ',')
+			}
+			st.raw = st.sub.appendObject(st.raw, &st.w)
+			st.consumeEvent(i)
+		}
+		st.raw = append(st.raw, ']')
+	case eventChoice:
+		st.raw = append(st.raw, '[')
+		for i := 0; i < events.Len(); i++ {
+			ev := events.At(i)
+			if ev.Name() != eventChoice {
+				continue
+			}
+			st.sub.reset()
+			st.addAll(&st.sub, ev.Attributes())
+			if st.raw[len(st.raw)-1] != '[' {
+				st.raw = append(st.raw, ',')
+			}
+			st.raw = st.sub.appendObject(st.raw, &st.w)
+			st.consumeEvent(i)
+		}
+		st.raw = append(st.raw, ']')
+	case eventDetails:
+		v, _ := st.detailsAttr(events, conv.key)
+		st.raw = st.w.appendValue(st.raw, v)
+	}
+}
+
+// detailsAttr finds an attribute of the first operation-details event that has it.
+func (st *state) detailsAttr(events ptrace.SpanEventSlice, key string) (pcommon.Value, bool) {
+	for i := 0; i < events.Len(); i++ {
+		ev := events.At(i)
+		if ev.Name() == eventDetails {
+			if v, ok := ev.Attributes().Get(key); ok {
+				return v, true
+			}
+		}
+	}
+	return pcommon.Value{}, false
+}
+
+func (st *state) consumeEvent(i int) { st.events = append(st.events, i) }
+
+func (st *state) eventConsumed(i int) bool {
+	for _, j := range st.events {
+		if j == i {
+			return true
+		}
+	}
+	return false
+}
+
+// addAll adds every attribute of m to t, un-flattened.
+func (st *state) addAll(t *tree, m pcommon.Map) {
+	m.Range(func(k string, v pcommon.Value) bool {
+		t.add(k, 0, v)
+		return true
+	})
+}
+
+// appendAttrsObject appends m's attributes un-flattened, via the sub tree.
+func (st *state) appendAttrsObject(m pcommon.Map, skip func(string) bool) {
+	st.sub.reset()
+	m.Range(func(k string, v pcommon.Value) bool {
+		if skip == nil || !skip(k) {
+			st.sub.add(k, 0, v)
+		}
+		return true
+	})
+	st.raw = st.sub.appendObject(st.raw, &st.w)
+}
+
+// buildAttributes encodes the attributes object: normalized keys, the otel
+// facts, wandb.attributes at the root, then every span attribute not
+// consumed, all un-flattened together.
+func (st *state) buildAttributes(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, kind string, exception int) []byte {
+	t := &st.main
+	// normalized keys
+	if kind != "" {
+		t.addRaw("kind", 0, st.rawString(kind))
+	}
+	for _, n := range [...]struct {
+		key   string
+		slots []slot
+	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}, {"system", []slot{sSystemInstructions}}} {
+		if v, ok := st.span.first(n.slots); ok {
+			t.add(n.key, 0, v)
+		}
+	}
+	for _, n := range st.norms {
+		t.add(n.path, 0, n.v)
+	}
+	if v, ok := st.span.first([]slot{sInvocationParams}); ok && v.Type() == pcommon.ValueTypeStr {
+		st.addJSONMembers(t, "model_parameters.", v.Str())
+	}
+	// OTel facts of the span, its scope and resource
+	st.addOTel(t, res, scope, span, exception)
+	// wandb.attributes at the root
+	if v, ok := st.span.first([]slot{sWandbAttrs}); ok {
+		switch v.Type() {
+		case pcommon.ValueTypeMap:
+			v.Map().Range(func(k string, mv pcommon.Value) bool {
+				t.add(k, 0, mv)
+				return true
+			})
+		case pcommon.ValueTypeStr:
+			if !st.addJSONMembers(t, "", v.Str()) {
+				t.add("wandb.attributes", 0, v) // not an object: kept as it came
+			}
+		default:
+			t.add("wandb.attributes", 0, v)
+		}
+	}
+	// the remaining span attributes
+	for i := range st.attrs {
+		if !st.use[i].consumed {
+			t.add(st.attrs[i].k, 0, st.attrs[i].v)
+		}
+	}
+	start := len(st.raw)
+	st.raw = t.appendObject(st.raw, &st.w)
+	return bytes.Clone(st.raw[start:])
+}
+
+// addJSONMembers adds the members of a JSON object text to t under prefix,
+// un-flattened; false when s is not a JSON object (or too long to parse).
+func (st *state) addJSONMembers(t *tree, prefix, s string) bool {
+	if len(s) < 2 || s[0] != '{' || (st.w.max > 0 && len(s) > st.w.max) || !utf8.ValidString(s) {
+		return false
+	}
+	start := len(st.raw)
+	out, ok := appendCompactJSON(st.raw, s)
+	if !ok {
+		return false
+	}
+	st.raw = out
+	obj := st.rawSince(start)
+	eachMember(obj, func(k, v string) {
+		if prefix != "" {
+			k = t.join(prefix, k)
+		}
+		t.addRaw(k, 0, v)
+	})
+	return true
+}
+
+var spanKinds = [...]string{
+	ptrace.SpanKindUnspecified: `"unspecified"`,
+	ptrace.SpanKindInternal:    `"internal"`,
+	ptrace.SpanKindServer:      `"server"`,
+	ptrace.SpanKindClient:      `"client"`,
+	ptrace.SpanKindProducer:    `"producer"`,
+	ptrace.SpanKindConsumer:    `"consumer"`,
+}
+
+var statusCodes = [...]string{
+	ptrace.StatusCodeUnset: `"unset"`,
+	ptrace.StatusCodeOk:    `"ok"`,
+	ptrace.StatusCodeError: `"error"`,
+}
+
+// addOTel adds the span's OTel facts under "otel": span kind, status, trace
+// state, resource, scope, events not consumed, links and dropped counts.
+func (st *state) addOTel(t *tree, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, exception int) {
+	if k := int(span.Kind()); k >= 0 && k < len(spanKinds) {
+		t.addRaw("otel.span_kind", 0, spanKinds[k])
+	}
+	status := span.Status()
+	if c := int(status.Code()); c >= 0 && c < len(statusCodes) {
+		t.addRaw("otel.status.code", 0, statusCodes[c])
+	}
+	if msg := status.Message(); msg != "" {
+		t.addRaw("otel.status.message", 0, st.rawString(msg))
+	}
+	if ts := span.TraceState().AsRaw(); ts != "" {
+		t.addRaw("otel.trace_state", 0, st.rawString(ts))
+	}
+	if f := span.Flags(); f != 0 {
+		t.addRaw("otel.flags", 0, st.rawInt(int64(f)))
+	}
+	if res.Attributes().Len() > 0 {
+		start := len(st.raw)
+		st.appendAttrsObject(res.Attributes(), nil)
+		t.addRaw("otel.resource", 0, st.rawSince(start))
+	}
+	if n := res.DroppedAttributesCount(); n > 0 {
+		t.addRaw("otel.resource_dropped_attributes_count", 0, st.rawInt(int64(n)))
+	}
+	if name := scope.Name(); name != "" {
+		t.addRaw("otel.scope.name", 0, st.rawString(name))
+	}
+	if version := scope.Version(); version != "" {
+		t.addRaw("otel.scope.version", 0, st.rawString(version))
+	}
+	if scope.Attributes().Len() > 0 {
+		start := len(st.raw)
+		st.appendAttrsObject(scope.Attributes(), nil)
+		t.addRaw("otel.scope.attributes", 0, st.rawSince(start))
+	}
+	if n := scope.DroppedAttributesCount(); n > 0 {
+		t.addRaw("otel.scope.dropped_attributes_count", 0, st.rawInt(int64(n)))
+	}
+	events := span.Events()
+	if events.Len() > len(st.events) {
+		start := len(st.raw)
+		st.raw = append(st.raw, '[')
+		for i := 0; i < events.Len(); i++ {
+			if st.eventConsumed(i) {
+				continue
+			}
+			ev := events.At(i)
+			if st.raw[len(st.raw)-1] != '[' {
+				st.raw = append(st.raw, ',')
+			}
+			st.raw = appendKeyStr(append(st.raw, '{'), "name", ev.Name())
+			st.raw = appendTime(appendKey(st.raw, "time"), ev.Timestamp())
+			if ev.Attributes().Len() > 0 {
+				st.raw = appendKey(st.raw, "attributes")
+				st.appendAttrsObject(ev.Attributes(), nil)
+			}
+			if n := ev.DroppedAttributesCount(); n > 0 {
+				st.raw = appendKeyInt(st.raw, "dropped_attributes_count", int64(n))
+			}
+			st.raw = append(st.raw, '}')
+		}
+		st.raw = append(st.raw, ']')
+		t.addRaw("otel.events", 0, st.rawSince(start))
+	}
+	if links := span.Links(); links.Len() > 0 {
+		start := len(st.raw)
+		st.raw = append(st.raw, '[')
+		for i := 0; i < links.Len(); i++ {
+			l := links.At(i)
+			if i > 0 {
+				st.raw = append(st.raw, ',')
+			}
+			tid, sid, _ := hexIDs(l.TraceID(), l.SpanID(), pcommon.SpanID{})
+			st.raw = appendKeyStr(append(st.raw, '{'), "trace_id", tid)
+			st.raw = appendKeyStr(st.raw, "span_id", sid)
+			if ts := l.TraceState().AsRaw(); ts != "" {
+				st.raw = appendKeyStr(st.raw, "trace_state", ts)
+			}
+			if l.Attributes().Len() > 0 {
+				st.raw = appendKey(st.raw, "attributes")
+				st.appendAttrsObject(l.Attributes(), nil)
+			}
+			if n := l.DroppedAttributesCount(); n > 0 {
+				st.raw = appendKeyInt(st.raw, "dropped_attributes_count", int64(n))
+			}
+			st.raw = append(st.raw, '}')
+		}
+		st.raw = append(st.raw, ']')
+		t.addRaw("otel.links", 0, st.rawSince(start))
+	}
+	for _, d := range [...]struct {
+		key string
+		n   uint32
+	}{
+		{"otel.dropped_attributes_count", span.DroppedAttributesCount()},
+		{"otel.dropped_events_count", span.DroppedEventsCount()},
+		{"otel.dropped_links_count", span.DroppedLinksCount()},
+	} {
+		if d.n > 0 {
+			t.addRaw(d.key, 0, st.rawInt(int64(d.n)))
+		}
+	}
+}
+
+func (st *state) rawInt(n int64) string {
+	start := len(st.raw)
+	st.raw = strconv.AppendInt(st.raw, n, 10)
+	return st.rawSince(start)
+}
+
+// appendTime appends a timestamp as an RFC 3339 UTC string (null for 0).
+func appendTime(b []byte, ts pcommon.Timestamp) []byte {
+	if ts == 0 {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = ts.AsTime().UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// reservedSummaryKeys are the summary's computed top-level keys; custom keys
+// can never take them.
+func reservedSummaryKey(k string) bool {
+	return k == "usage" || k == "weave" || k == "status_counts"
+}
+
+// buildCustomSummary encodes the app's summary keys (attributes under the
+// prefix, un-flattened), or nil when there are none.
+func (st *state) buildCustomSummary(prefix string) []byte {
+	if prefix == "" {
+		return nil
+	}
+	st.sub.reset()
+	for _, a := range st.attrs {
+		if len(a.k) <= len(prefix) || !strings.HasPrefix(a.k, prefix) {
+			continue
+		}
+		first := a.k[len(prefix):]
+		if i := strings.IndexByte(first, '.'); i >= 0 {
+			first = first[:i]
+		}
+		if !reservedSummaryKey(first) {
+			st.sub.add(a.k, len(prefix), a.v)
+		}
+	}
+	if st.sub.empty() {
+		return nil
+	}
+	start := len(st.raw)
+	st.raw = st.sub.appendObject(st.raw, &st.w)
+	return bytes.Clone(st.raw[start:])
+}
+
+// eachMember calls fn with each member of a compact, valid JSON object:
+// the unquoted key and the raw value.
+func eachMember(obj string, fn func(k, v string)) {
+	i := 1
+	for i < len(obj)-1 {
+		kEnd := skipString(obj, i)
+		k := obj[i+1 : kEnd-1]
+		if strings.IndexByte(k, '\\') >= 0 {
+			var s string
+			if json.Unmarshal(bytesOf(obj[i:kEnd]), &s) == nil {
+				k = s
+			}
+		}
+		i = kEnd + 1 // past ':'
+		vEnd := skipValue(obj, i)
+		fn(k, obj[i:vEnd])
+		i = vEnd
+		if i < len(obj) && obj[i] == ',' {
+			i++
+		}
+	}
+}
+
+// skipString returns the index just past the JSON string starting at i.
+func skipString(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
+// skipValue returns the index just past the compact JSON value starting at i.
+func skipValue(s string, i int) int {
+	if i >= len(s) {
+		return len(s)
+	}
+	switch s[i] {
+	case '"':
+		return skipString(s, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				j = skipString(s, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(s)
+	}
+	j := i
+	for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' {
+		j++
+	}
+	return j
 }

@@ -1,6 +1,7 @@
 package callmap
 
 import (
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -184,7 +185,132 @@ func FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 // (custom keys, usage, status_counts and the reserved `weave` part with
 // costs) as Weave documents it.
 func (c *Call) ToRecord() Record {
-	return Record{} // TODO(callmap): implement
+	r := Record{
+		ID: c.ID, TraceID: c.TraceID, ParentID: c.ParentID,
+		ProjectID: c.ProjectID,
+		OpName:    c.OpName, OpSafeName: c.OpSafeName,
+		DisplayName: c.DisplayName,
+		StartedAt:   c.StartedAt, EndedAt: c.EndedAt,
+		Exception:  c.Exception,
+		Inputs:     jsonText(c.Inputs, "{}"),
+		Output:     jsonText(c.Output, "null"),
+		Attributes: jsonText(c.Attributes, "{}"),
+		ThreadID:   c.ThreadID, TurnID: c.TurnID,
+		WBUserID: c.WBUserID, WBRunID: c.WBRunID,
+		Kind: c.Kind, Model: c.Model, Provider: c.Provider, Operation: c.Operation,
+		Status:      c.Summary.Status,
+		InputTokens: c.InputTokens, OutputTokens: c.OutputTokens, TotalTokens: c.TotalTokens,
+		CostUSD: c.CostUSD, HasCost: c.HasCost,
+		Version: c.Version,
+	}
+	if c.Summary.Status != StatusRunning {
+		r.LatencyMS = c.Summary.LatencyMS
+	}
+	bp := bufPool.Get().(*[]byte)
+	b := c.Summary.AppendJSON((*bp)[:0])
+	r.Summary = string(b)
+	if cap(b) <= maxPooledBytes {
+		*bp = b
+		bufPool.Put(bp)
+	}
+	return r
+}
+
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// jsonText is the JSON text b, or def when b is empty.
+func jsonText(b []byte, def string) string {
+	if len(b) == 0 {
+		return def
+	}
+	return string(b)
+}
+
+// AppendJSON appends the summary as Weave stores it: the custom keys at the
+// top level, then "usage" (when there is any), "status_counts" and "weave"
+// (status, latency_ms — null while running —, trace_name, and "costs" when
+// there are any). Keys come in a fixed order.
+func (s *Summary) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if len(s.Custom) > 2 && s.Custom[0] == '{' {
+		// the custom object without its braces; computed keys follow
+		b = append(b, s.Custom[1:len(s.Custom)-1]...)
+	}
+	if len(s.Usage) > 0 {
+		b = append(appendKey(b, "usage"), '{')
+		for _, u := range s.Usage {
+			b = append(appendKey(b, u.Model), '{')
+			b = appendKeyInt(b, "requests", u.Requests)
+			b = appendKeyInt(b, "input_tokens", u.InputTokens)
+			b = appendKeyInt(b, "output_tokens", u.OutputTokens)
+			b = appendKeyInt(b, "total_tokens", u.TotalTokens)
+			b = appendNonZeroInt(b, "cache_read_input_tokens", u.CacheReadInputTokens)
+			b = appendNonZeroInt(b, "cache_creation_input_tokens", u.CacheCreationInputTokens)
+			b = appendNonZeroInt(b, "reasoning_tokens", u.ReasoningTokens)
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	b = append(appendKey(b, "status_counts"), '{')
+	b = appendKeyInt(b, "success", s.StatusCounts.Success)
+	b = appendKeyInt(b, "error", s.StatusCounts.Error)
+	b = append(b, '}')
+
+	b = append(appendKey(b, "weave"), '{')
+	b = appendKeyStr(b, "status", string(s.Status))
+	if s.Status == StatusRunning {
+		b = append(appendKey(b, "latency_ms"), "null"...)
+	} else {
+		b = appendKeyInt(b, "latency_ms", s.LatencyMS)
+	}
+	b = appendKeyStr(b, "trace_name", s.TraceName)
+	if len(s.Costs) > 0 {
+		b = append(appendKey(b, "costs"), '{')
+		for _, m := range s.Costs {
+			b = append(appendKey(b, m.Model), '{')
+			b = m.Cost.appendJSON(b)
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}', '}')
+}
+
+// appendJSON appends the members of one summary.weave.costs entry.
+func (c *Cost) appendJSON(b []byte) []byte {
+	b = appendKeyInt(b, "prompt_tokens", c.PromptTokens)
+	b = appendKeyInt(b, "completion_tokens", c.CompletionTokens)
+	b = appendKeyInt(b, "requests", c.Requests)
+	b = appendKeyInt(b, "total_tokens", c.TotalTokens)
+	b = appendKeyFloat(b, "prompt_token_cost", c.PromptTokenCost)
+	b = appendKeyFloat(b, "completion_token_cost", c.CompletionTokenCost)
+	b = appendKeyFloat(b, "prompt_tokens_total_cost", c.PromptTokensTotalCost)
+	b = appendKeyFloat(b, "completion_tokens_total_cost", c.CompletionTokensTotalCost)
+	if c.CacheReadTokenCost != 0 || c.CacheReadTokensTotalCost != 0 {
+		b = appendKeyFloat(b, "cache_read_input_token_cost", c.CacheReadTokenCost)
+		b = appendKeyFloat(b, "cache_read_input_tokens_total_cost", c.CacheReadTokensTotalCost)
+	}
+	if c.CacheCreationTokenCost != 0 || c.CacheCreationTokensTotalCost != 0 {
+		b = appendKeyFloat(b, "cache_creation_input_token_cost", c.CacheCreationTokenCost)
+		b = appendKeyFloat(b, "cache_creation_input_tokens_total_cost", c.CacheCreationTokensTotalCost)
+	}
+	b = appendKeyFloat(b, "total_cost", c.TotalCost)
+	b = appendKeyStr(b, "provider_id", c.ProviderID)
+	b = appendKeyStr(b, "pricing_level", c.PricingLevel)
+	if c.EffectiveDate == "" {
+		b = append(appendKey(b, "effective_date"), "null"...)
+	} else {
+		b = appendKeyStr(b, "effective_date", c.EffectiveDate)
+	}
+	b = appendKeyStr(b, "prompt_token_cost_unit", "USD")
+	return appendKeyStr(b, "completion_token_cost_unit", "USD")
+}
+
+func appendNonZeroInt(b []byte, k string, n int64) []byte {
+	if n == 0 {
+		return b
+	}
+	return appendKeyInt(b, k, n)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -1,0 +1,234 @@
+package callmap
+
+// appendCompactJSON appends the JSON text s without insignificant
+// whitespace. It reports false (and appends nothing) when s is not one
+// valid JSON value or nests deeper than maxJSONDepth. It is a hand-written
+// scanner because encoding/json's is several times slower on the
+// message-sized texts every LLM span carries. UTF-8 is not checked here.
+func appendCompactJSON(b []byte, s string) ([]byte, bool) {
+	c := compactor{s: s, b: b}
+	if !c.value(0) {
+		return b, false
+	}
+	c.space()
+	if c.i != len(s) {
+		return b, false
+	}
+	return c.b, true
+}
+
+// maxJSONDepth bounds nesting (and so recursion) like encoding/json does.
+const maxJSONDepth = 1000
+
+type compactor struct {
+	s string
+	i int
+	b []byte
+}
+
+func (c *compactor) space() {
+	for c.i < len(c.s) {
+		switch c.s[c.i] {
+		case ' ', '\t', '\n', '\r':
+			c.i++
+		default:
+			return
+		}
+	}
+}
+
+func (c *compactor) value(depth int) bool {
+	c.space()
+	if c.i >= len(c.s) {
+		return false
+	}
+	switch c.s[c.i] {
+	case '{':
+		return c.object(depth + 1)
+	case '[':
+		return c.array(depth + 1)
+	case '"':
+		return c.str()
+	case 't':
+		return c.literal("true")
+	case 'f':
+		return c.literal("false")
+	case 'n':
+		return c.literal("null")
+	default:
+		return c.number()
+	}
+}
+
+func (c *compactor) object(depth int) bool {
+	if depth > maxJSONDepth {
+		return false
+	}
+	c.b = append(c.b, '{')
+	c.i++
+	c.space()
+	if c.i < len(c.s) && c.s[c.i] == '}' {
+		c.i++
+		c.b = append(c.b, '}')
+		return true
+	}
+	for {
+		c.space()
+		if c.i >= len(c.s) || c.s[c.i] != '"' || !c.str() {
+			return false
+		}
+		c.space()
+		if c.i >= len(c.s) || c.s[c.i] != ':' {
+			return false
+		}
+		c.i++
+		c.b = append(c.b, ':')
+		if !c.value(depth) {
+			return false
+		}
+		c.space()
+		if c.i >= len(c.s) {
+			return false
+		}
+		switch c.s[c.i] {
+		case ',':
+			c.i++
+			c.b = append(c.b, ',')
+		case '}':
+			c.i++
+			c.b = append(c.b, '}')
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (c *compactor) array(depth int) bool {
+	if depth > maxJSONDepth {
+		return false
+	}
+	c.b = append(c.b, '[')
+	c.i++
+	c.space()
+	if c.i < len(c.s) && c.s[c.i] == ']' {
+		c.i++
+		c.b = append(c.b, ']')
+		return true
+	}
+	for {
+		if !c.value(depth) {
+			return false
+		}
+		c.space()
+		if c.i >= len(c.s) {
+			return false
+		}
+		switch c.s[c.i] {
+		case ',':
+			c.i++
+			c.b = append(c.b, ',')
+		case ']':
+			c.i++
+			c.b = append(c.b, ']')
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str copies a string token, checking its escapes and control characters.
+func (c *compactor) str() bool {
+	s := c.s
+	start := c.i
+	i := c.i + 1
+	for i < len(s) {
+		ch := s[i]
+		if ch == '"' {
+			i++
+			c.b = append(c.b, s[start:i]...)
+			c.i = i
+			return true
+		}
+		if ch < 0x20 {
+			return false
+		}
+		if ch == '\\' {
+			if i+1 >= len(s) {
+				return false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
+					return false
+				}
+				i += 6
+			default:
+				return false
+			}
+			continue
+		}
+		i++
+	}
+	return false
+}
+
+func isHex(ch byte) bool {
+	return ('0' <= ch && ch <= '9') || ('a' <= ch && ch <= 'f') || ('A' <= ch && ch <= 'F')
+}
+
+func (c *compactor) literal(lit string) bool {
+	if len(c.s)-c.i < len(lit) || c.s[c.i:c.i+len(lit)] != lit {
+		return false
+	}
+	c.b = append(c.b, lit...)
+	c.i += len(lit)
+	return true
+}
+
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and copies it.
+func (c *compactor) number() bool {
+	s, i := c.s, c.i
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		i = digits(s, i)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(s, i+1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(s, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	c.b = append(c.b, s[c.i:i]...)
+	c.i = i
+	return true
+}
+
+func digits(s string, i int) int {
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
+}

@@ -1,0 +1,216 @@
+package callmap
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// JSON is built by appending into byte buffers: no reflection, no
+// map[string]any trees. Every writer here produces valid UTF-8 JSON from any
+// input (see MAPPING.md for the treatment of each OTLP value kind).
+
+// truncMarker introduces the note appended to a value cut at MaxValueBytes.
+const truncMarker = "…[truncated "
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendFloat appends f as a JSON number, formatted as encoding/json does.
+// NaN and ±Inf have no JSON number; they become the strings "NaN",
+// "Infinity" and "-Infinity" (the spelling of protobuf's JSON mapping).
+func appendFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Infinity"`...)
+	}
+	abs, format := math.Abs(f), byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9, as encoding/json does
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// cutUTF8 returns the longest prefix of s of at most n bytes that does not
+// end inside a UTF-8 sequence.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	// back up at most 3 bytes to the start of the rune crossing the cut
+	for j := 0; j < utf8.UTFMax && i > 0 && !utf8.RuneStart(s[i]); j++ {
+		i--
+	}
+	return s[:i]
+}
+
+// appendTruncNote appends the visible marker of a cut value, inside an open
+// JSON string: "…[truncated N bytes]".
+func appendTruncNote(b []byte, size int) []byte {
+	b = append(b, truncMarker...)
+	b = strconv.AppendInt(b, int64(size), 10)
+	return append(b, " bytes]"...)
+}
+
+// bytesOf views s as bytes without copying; the result must not be modified.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// valueWriter appends pcommon values as JSON, applying the value cap and
+// parsing strings that hold JSON.
+type valueWriter struct {
+	max int // MaxValueBytes; 0 = no limit
+}
+
+// appendStr appends a string attribute value: parsed when it is a JSON
+// object or array, else a JSON string, cut at w.max with a marker.
+func (w *valueWriter) appendStr(b []byte, s string) []byte {
+	if w.max > 0 && len(s) > w.max {
+		b = appendString(b, cutUTF8(s, w.max))
+		b = appendTruncNote(b[:len(b)-1], len(s)) // reopen the string for the note
+		return append(b, '"')
+	}
+	if len(s) >= 2 && (s[0] == '{' || s[0] == '[') && utf8.ValidString(s) {
+		if out, ok := appendCompactJSON(b, s); ok {
+			return out
+		}
+	}
+	return appendString(b, s)
+}
+
+// appendValue appends v as JSON: strings per appendStr, bytes as base64,
+// arrays as lists, kvlists as objects (keys kept literally), empty as null.
+func (w *valueWriter) appendValue(b []byte, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return w.appendStr(b, v.Str())
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(b, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		return appendFloat(b, v.Double())
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(b, v.Bool())
+	case pcommon.ValueTypeBytes:
+		raw := v.Bytes().AsRaw()
+		cut := raw
+		if w.max > 0 && len(raw) > w.max {
+			cut = raw[:w.max]
+		}
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, cut)
+		if len(cut) < len(raw) {
+			b = appendTruncNote(b, len(raw))
+		}
+		return append(b, '"')
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		b = append(b, '[')
+		for i := 0; i < s.Len(); i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = w.appendValue(b, s.At(i))
+		}
+		return append(b, ']')
+	case pcommon.ValueTypeMap:
+		return w.appendMap(b, v.Map())
+	default: // empty
+		return append(b, "null"...)
+	}
+}
+
+// appendMap appends a kvlist as a JSON object in its own key order.
+func (w *valueWriter) appendMap(b []byte, m pcommon.Map) []byte {
+	b = append(b, '{')
+	first := true
+	m.Range(func(k string, v pcommon.Value) bool {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = w.appendValue(b, v)
+		return true
+	})
+	return append(b, '}')
+}
+
+// appendKey appends `"k":`, preceded by a comma unless the object is empty.
+func appendKey(b []byte, k string) []byte {
+	if c := b[len(b)-1]; c != '{' && c != '[' {
+		b = append(b, ',')
+	}
+	b = appendString(b, k)
+	return append(b, ':')
+}
+
+// appendKeyStr appends `"k":"v"` to an open object.
+func appendKeyStr(b []byte, k, v string) []byte {
+	return appendString(appendKey(b, k), v)
+}
+
+// appendKeyInt appends `"k":n` to an open object.
+func appendKeyInt(b []byte, k string, n int64) []byte {
+	return strconv.AppendInt(appendKey(b, k), n, 10)
+}
+
+// appendKeyFloat appends `"k":f` to an open object.
+func appendKeyFloat(b []byte, k string, f float64) []byte {
+	return appendFloat(appendKey(b, k), f)
+}

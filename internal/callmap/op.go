@@ -1,0 +1,128 @@
+package callmap
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Op names: weave:///<project_id>/op/<safe name>:<digest>. See MAPPING.md.
+
+const (
+	maxSafeName = 128       // bytes
+	unnamedOp   = "unnamed" // the safe name of a span without a name
+	opRefPrefix = "weave:///"
+	opRefOp     = "/op/"
+)
+
+// FNV-1a, 64 bit: small, stable and allocation-free; the digest only has to
+// tell op versions apart, not resist attack.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+func fnvBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
+// appendHex appends the n low nibbles of h as lowercase hex.
+func appendHex(b []byte, h uint64, n int) []byte {
+	for i := n - 1; i >= 0; i-- {
+		b = append(b, hexDigits[(h>>(4*uint(i)))&0xf])
+	}
+	return b
+}
+
+// opDigest hashes an op's identity: the span name, the instrumentation
+// scope's name and version, and the code.* attributes (sorted by key, values
+// as JSON). Fields are separated by a 0 byte.
+func (st *state) opDigest(name string, scope pcommon.InstrumentationScope) uint64 {
+	h := uint64(fnvOffset)
+	h = fnvString(h, name)
+	h = fnvString(h*fnvPrime, scope.Name()) // *fnvPrime: the 0 separator
+	h = fnvString(h*fnvPrime, scope.Version())
+	slices.SortFunc(st.code, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	for _, a := range st.code {
+		h = fnvString(h*fnvPrime, a.k)
+		start := len(st.raw)
+		st.raw = st.w.appendValue(st.raw, a.v)
+		h = fnvBytes(h*fnvPrime, st.raw[start:])
+		st.raw = st.raw[:start]
+	}
+	return h
+}
+
+// opName builds the op ref and returns it with its safe-name part (a
+// substring of it, so both cost one allocation).
+func (st *state) opName(projectID, name string, scope pcommon.InstrumentationScope) (ref, safe string) {
+	digest := st.opDigest(name, scope)
+	start := len(st.raw)
+	b := append(st.raw, opRefPrefix...)
+	b = append(b, projectID...)
+	b = append(b, opRefOp...)
+	safeStart := len(b) - start
+	b = appendSafeName(b, name)
+	safeEnd := len(b) - start
+	b = append(b, ':')
+	b = appendHex(b, digest, 16)
+	ref = string(b[start:])
+	st.raw = b[:start]
+	return ref, ref[safeStart:safeEnd]
+}
+
+// appendSafeName appends the safe form of a span name: lower-cased, every
+// character other than a letter, digit, '-', '_' or '.' (spaces, '/', ':'
+// and the like, invalid UTF-8) turned to '_', at most maxSafeName bytes
+// (longer names keep their first bytes and end in '_' and 8 hex digits of a
+// hash of the whole safe name); "unnamed" for an empty name.
+func appendSafeName(b []byte, name string) []byte {
+	if name == "" {
+		return append(b, unnamedOp...)
+	}
+	start := len(b)
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
+			default:
+				c = '_'
+			}
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(name[i:])
+		i += size
+		if r == utf8.RuneError || !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b = append(b, '_')
+			continue
+		}
+		b = utf8.AppendRune(b, unicode.ToLower(r))
+	}
+	if len(b)-start <= maxSafeName {
+		return b
+	}
+	h := fnvBytes(fnvOffset, b[start:])
+	keep := len(cutUTF8(string(b[start:start+maxSafeName]), maxSafeName-9))
+	b = append(b[:start+keep], '_')
+	return appendHex(b, h, 8)
+}

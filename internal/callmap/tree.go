@@ -1,0 +1,298 @@
+package callmap
+
+import (
+	"slices"
+	"strings"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// tree un-flattens dotted keys into nested JSON: `a.b.c=1` → {"a":{"b":{"c":1}}},
+// and children named 0..n-1 (`x.0.role`, `x.1.role`) → a list. Entries are
+// sorted once by an encoded key in which whole path segments compare before
+// anything that extends them and numeric segments compare by value, so every
+// subtree is one contiguous run of entries and is emitted in one pass.
+//
+// Several values at one path (a value beside keys under it, or one key
+// twice) keep the path as an object: the keys under it as usual and the
+// value(s) under "_value" (a list when several, in entry order). A child
+// already named "_value" pushes the generated name to "__value", and so on.
+type tree struct {
+	ents  []entry
+	order []int32 // entry indexes, sorted by path (ties: insertion order)
+	sk    []byte  // arena of sort keys
+	keys  []byte  // arena of composed keys
+}
+
+// entry is one value to place. key[pos:] is the part of the path still to
+// place; pos > len(key) once the whole path is placed (a leaf here).
+type entry struct {
+	key string
+	sk  string // sort key of the path relative to the tree's root
+	raw string // pre-encoded JSON; "" means use val
+	val pcommon.Value
+	pos int32
+	end int32 // end of the segment starting at pos
+}
+
+func (t *tree) reset() {
+	t.ents = t.ents[:0]
+	t.sk = t.sk[:0]
+	t.keys = t.keys[:0]
+}
+
+func (t *tree) empty() bool { return len(t.ents) == 0 }
+
+// add places v at key[pos:] (pos > len(key): at the root itself).
+func (t *tree) add(key string, pos int, v pcommon.Value) {
+	t.ents = append(t.ents, entry{key: key, pos: int32(pos), val: v, sk: t.sortKey(key, pos)})
+}
+
+// addRaw places pre-encoded JSON at key[pos:].
+func (t *tree) addRaw(key string, pos int, raw string) {
+	t.ents = append(t.ents, entry{key: key, pos: int32(pos), raw: raw, sk: t.sortKey(key, pos)})
+}
+
+// join returns prefix+rest, stored in the tree's arena (valid until reset).
+func (t *tree) join(prefix, rest string) string {
+	start := len(t.keys)
+	t.keys = append(t.keys, prefix...)
+	t.keys = append(t.keys, rest...)
+	return arenaString(t.keys[start:])
+}
+
+// arenaString views b as a string; b's bytes must not change while it is used.
+func arenaString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// Sort-key bytes: the segment separator sorts first, then the marker of a
+// numeric segment, then everything else (bytes ≤ skEsc escaped).
+const (
+	skSep = 0x00
+	skNum = 0x01
+	skEsc = 0x02
+)
+
+func (t *tree) sortKey(key string, pos int) string {
+	if pos > len(key) {
+		return ""
+	}
+	start := len(t.sk)
+	s := key[pos:]
+	for {
+		i := strings.IndexByte(s, '.')
+		seg := s
+		if i >= 0 {
+			seg = s[:i]
+		}
+		if isIndex(seg) {
+			t.sk = append(t.sk, skNum, byte(len(seg)))
+			t.sk = append(t.sk, seg...)
+		} else {
+			for j := 0; j < len(seg); j++ {
+				if c := seg[j]; c <= skEsc {
+					t.sk = append(t.sk, skEsc, c)
+				} else {
+					t.sk = append(t.sk, c)
+				}
+			}
+		}
+		if i < 0 {
+			break
+		}
+		t.sk = append(t.sk, skSep)
+		s = s[i+1:]
+	}
+	return arenaString(t.sk[start:])
+}
+
+// isIndex reports whether seg is a run of at most 18 decimal digits.
+func isIndex(seg string) bool {
+	if len(seg) == 0 || len(seg) > 18 {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		if seg[i] < '0' || seg[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendObject appends the entries as one JSON object ({} when there are none).
+func (t *tree) appendObject(b []byte, w *valueWriter) []byte {
+	if len(t.ents) == 0 {
+		return append(b, '{', '}')
+	}
+	return t.appendValue(b, w)
+}
+
+// appendValue appends the entries as one JSON value: the single value at
+// the root, or the object (or list) they form.
+func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
+	// sort indexes, not entries: moving entries (which hold pointers)
+	// costs write barriers
+	t.order = t.order[:0]
+	for i := range t.ents {
+		t.order = append(t.order, int32(i))
+		t.ents[i].setEnd()
+	}
+	ents := t.ents
+	slices.SortFunc(t.order, func(a, b int32) int {
+		if c := strings.Compare(ents[a].sk, ents[b].sk); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
+	return t.emitNode(b, w, t.order)
+}
+
+// setEnd finds the end of the entry's current segment.
+func (e *entry) setEnd() {
+	if int(e.pos) > len(e.key) {
+		e.end = e.pos
+		return
+	}
+	if i := strings.IndexByte(e.key[e.pos:], '.'); i >= 0 {
+		e.end = e.pos + int32(i)
+	} else {
+		e.end = int32(len(e.key))
+	}
+}
+
+func (t *tree) segment(i int32) string {
+	e := &t.ents[i]
+	return e.key[e.pos:e.end]
+}
+
+func (t *tree) emitLeaf(b []byte, w *valueWriter, i int32) []byte {
+	e := &t.ents[i]
+	if e.raw != "" {
+		return append(b, e.raw...)
+	}
+	return w.appendValue(b, e.val)
+}
+
+// emitNode appends the node that the entries ids (sorted, sharing every
+// segment before their pos) form.
+func (t *tree) emitNode(b []byte, w *valueWriter, ids []int32) []byte {
+	nLeaf := 0
+	for nLeaf < len(ids) {
+		if e := &t.ents[ids[nLeaf]]; int(e.pos) <= len(e.key) {
+			break
+		}
+		nLeaf++
+	}
+	kids := ids[nLeaf:]
+	if nLeaf == 1 && len(kids) == 0 {
+		return t.emitLeaf(b, w, ids[0])
+	}
+	if nLeaf == 0 && t.isList(kids) {
+		b = append(b, '[')
+		for i := 0; i < len(kids); {
+			j := t.groupEnd(kids, i)
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = t.emitGroup(b, w, kids[i:j])
+			i = j
+		}
+		return append(b, ']')
+	}
+	b = append(b, '{')
+	if nLeaf > 0 {
+		b = appendString(b, t.valueKey(kids))
+		b = append(b, ':')
+		if nLeaf == 1 {
+			b = t.emitLeaf(b, w, ids[0])
+		} else {
+			b = append(b, '[')
+			for i := range nLeaf {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = t.emitLeaf(b, w, ids[i])
+			}
+			b = append(b, ']')
+		}
+		if len(kids) > 0 {
+			b = append(b, ',')
+		}
+	}
+	for i := 0; i < len(kids); {
+		j := t.groupEnd(kids, i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, t.segment(kids[i]))
+		b = append(b, ':')
+		b = t.emitGroup(b, w, kids[i:j])
+		i = j
+	}
+	return append(b, '}')
+}
+
+// groupEnd returns the end of the run of entries starting at i that share
+// its next segment.
+func (t *tree) groupEnd(kids []int32, i int) int {
+	s := t.segment(kids[i])
+	j := i + 1
+	for j < len(kids) && t.segment(kids[j]) == s {
+		j++
+	}
+	return j
+}
+
+// emitGroup moves the group's entries past their shared segment and emits them.
+func (t *tree) emitGroup(b []byte, w *valueWriter, g []int32) []byte {
+	for _, i := range g {
+		e := &t.ents[i]
+		e.pos = e.end + 1
+		e.setEnd()
+	}
+	return t.emitNode(b, w, g)
+}
+
+// isList reports whether the children's segments are exactly 0, 1, …, n-1.
+func (t *tree) isList(kids []int32) bool {
+	if len(kids) == 0 {
+		return false
+	}
+	want := 0
+	for i := 0; i < len(kids); {
+		s := t.segment(kids[i])
+		if !isIndex(s) || (len(s) > 1 && s[0] == '0') || atoi(s) != want {
+			return false
+		}
+		want++
+		i = t.groupEnd(kids, i)
+	}
+	return true
+}
+
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+// valueKey names the slot of a value that shares its path with keys under
+// it: "_value", or with more underscores when a child already has that name.
+func (t *tree) valueKey(kids []int32) string {
+	const name = "________value"
+	n := 1
+	for i := 0; i < len(kids); i = t.groupEnd(kids, i) {
+		s := t.segment(kids[i])
+		if m := len(s) - len("value"); m >= n && m < len(name)-len("value") && s == name[len(name)-len(s):] {
+			n = m + 1
+		}
+	}
+	return name[len(name)-len("value")-n:]
+}
