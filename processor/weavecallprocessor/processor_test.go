@@ -1,0 +1,379 @@
+package weavecallprocessor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/callhouse/callhouse/internal/callmap"
+	"github.com/callhouse/callhouse/processor/weavecallprocessor/internal/metadatatest"
+)
+
+// agentTrace is a root, an agent with two LLM calls, and a tool that fails.
+func agentTrace(trace string) []sp {
+	return []sp{
+		{trace: trace, id: "root", name: "root", start: 0, end: 900},
+		{trace: trace, id: "agent", parent: "root", name: "agent", start: 10, end: 800},
+		{trace: trace, id: "llm1", parent: "agent", name: "llm1", start: 20, end: 200, model: "gpt-4o", in: 100, out: 10},
+		{trace: trace, id: "tool", parent: "agent", name: "tool", start: 210, end: 300, err: true},
+		{trace: trace, id: "llm2", parent: "agent", name: "llm2", start: 310, end: 700, model: "gpt-4o", in: 200, out: 20},
+	}
+}
+
+func TestReleaseWhenRootIdle(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(agentTrace("t1")...))
+	h.advance(999 * time.Millisecond)
+	assert.Zero(t, h.sink.SpanCount(), "released before the idle window passed")
+	h.advance(time.Millisecond)
+	require.Equal(t, 5, h.sink.SpanCount())
+	require.Len(t, h.sink.AllTraces(), 1, "one trace, one downstream batch")
+
+	calls := h.latest()
+	assert.Equal(t, []string{"agent", "llm1", "llm2", "root", "tool"}, names(calls))
+	for name, c := range calls {
+		assert.Equal(t, calls["root"].Version, c.Version, "%s: one release, one version", name)
+		assert.NotZero(t, c.Version)
+	}
+	assert.Equal(t, callmap.StatusDescendantError, calls["root"].Status)
+	assert.Equal(t, callmap.StatusDescendantError, calls["agent"].Status)
+	assert.Equal(t, callmap.StatusError, calls["tool"].Status)
+	assert.Equal(t, callmap.StatusSuccess, calls["llm1"].Status)
+	root := summaryOf(t, calls["root"])
+	assert.Equal(t, int64(300), root.Usage["gpt-4o"].InputTokens)
+	assert.Equal(t, int64(4), root.StatusCounts.Success)
+	assert.Equal(t, int64(1), root.StatusCounts.Error)
+
+	metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonRootIdle))},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualProcessorWeavecallSpansAnnotated(t, h.tel, []metricdata.DataPoint[int64]{{Value: 5}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualProcessorWeavecallBufferedSpans(t, h.tel, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestMultiBatchMultiServiceOutOfOrder(t *testing.T) {
+	h := newHarness(t, testConfig())
+	// The backend's spans come first, from another service, in two batches,
+	// interleaved with another trace; the root comes last.
+	require.NoError(t, h.consume(
+		sp{id: "llm2", parent: "agent", service: "backend", start: 310, end: 700, model: "gpt-4o", in: 200, out: 20, thread: "conv-9"},
+		sp{trace: "t2", id: "other", service: "backend", start: 0, end: 5},
+	))
+	h.advance(500 * time.Millisecond)
+	require.NoError(t, h.consume(
+		sp{id: "llm1", parent: "agent", service: "backend", start: 20, end: 200, model: "gpt-4o", in: 100, out: 10},
+		sp{id: "agent", parent: "root", service: "frontend", start: 10, end: 800},
+	))
+	h.advance(900 * time.Millisecond)
+	// t2's root ended 1.4s ago; t1 has no root yet.
+	assert.Equal(t, 1, h.sink.SpanCount())
+	require.NoError(t, h.consume(sp{id: "root", service: "frontend", start: 0, end: 900}))
+	h.advance(999 * time.Millisecond)
+	assert.Equal(t, 1, h.sink.SpanCount())
+	h.advance(time.Millisecond)
+	assert.Equal(t, 5, h.sink.SpanCount())
+
+	services := map[string]string{}
+	for _, e := range h.emitted() {
+		services[e.name] = e.service
+	}
+	assert.Equal(t, map[string]string{"llm1": "backend", "llm2": "backend", "agent": "frontend", "root": "frontend", "other": "backend"}, services,
+		"each span keeps its own resource")
+	calls := h.latest()
+	assert.Equal(t, int64(300), inputTokens(t, calls["root"], "gpt-4o"))
+	assert.Equal(t, int64(300), inputTokens(t, calls["agent"], "gpt-4o"))
+	for _, n := range []string{"root", "agent", "llm1", "llm2"} {
+		assert.Equal(t, "conv-9", calls[n].ThreadID, n)
+		assert.Equal(t, hexID("root"), calls[n].TurnID, n)
+	}
+	assert.Empty(t, calls["other"].ThreadID)
+	assert.Empty(t, calls["other"].TurnID)
+}
+
+func TestAggregateUsageNotCountedTwice(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(
+		sp{id: "root", start: 0, end: 900},
+		sp{id: "agent", parent: "root", start: 1, end: 800, model: "gpt-4o", in: 300, out: 30},
+		sp{id: "llm1", parent: "agent", start: 2, end: 100, model: "gpt-4o", in: 100, out: 10},
+		sp{id: "llm2", parent: "agent", start: 3, end: 200, model: "gpt-4o", in: 200, out: 20},
+	))
+	h.advance(time.Second)
+	calls := h.latest()
+	assert.Equal(t, int64(300), inputTokens(t, calls["root"], "gpt-4o"))
+	assert.Equal(t, int64(300), inputTokens(t, calls["agent"], "gpt-4o"))
+	assert.Zero(t, calls["agent"].InputTokens, "the aggregate's own spend is zeroed")
+	var sum int64
+	for _, c := range calls {
+		sum += c.InputTokens
+	}
+	assert.Equal(t, int64(300), sum, "SUM of own spend over calls")
+}
+
+func TestOrphansReleasedAtMaxWait(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(
+		sp{id: "a", parent: "missing", start: 0, end: 10, thread: "conv"},
+		sp{id: "b", parent: "a", start: 1, end: 5, err: true},
+	))
+	h.advance(9 * time.Second)
+	assert.Zero(t, h.sink.SpanCount(), "no root: no idle release")
+	h.advance(time.Second)
+	require.Equal(t, 2, h.sink.SpanCount())
+	calls := h.latest()
+	assert.Equal(t, callmap.StatusDescendantError, calls["a"].Status)
+	assert.Equal(t, hexID("missing"), calls["a"].ParentID)
+	assert.Equal(t, "conv", calls["b"].ThreadID)
+	assert.Empty(t, calls["b"].TurnID, "no turn id while the root is unknown")
+	metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonMaxWait))},
+	}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestRunningSpans(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(
+		sp{id: "root", start: 0, end: -1},
+		sp{id: "child", parent: "root", start: 1, end: 5, err: true},
+	))
+	h.advance(5 * time.Second)
+	assert.Zero(t, h.sink.SpanCount(), "a running root is not idle")
+	h.advance(5 * time.Second)
+	calls := h.latest()
+	assert.Equal(t, callmap.StatusRunning, calls["root"].Status)
+	assert.True(t, calls["root"].EndedAt.IsZero())
+	assert.Equal(t, int64(1), summaryOf(t, calls["root"]).StatusCounts.Error)
+}
+
+func TestCycleSelfParentAndDuplicates(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(
+		sp{id: "root", start: 0, end: 100},
+		sp{id: "self", parent: "self", start: 1, end: 2},
+		sp{id: "a", parent: "b", start: 3, end: 4},
+		sp{id: "b", parent: "a", start: 5, end: 6, err: true},
+		sp{id: "dup", name: "dup-first", parent: "root", start: 7, end: 8, model: "m", in: 1, out: 1},
+	))
+	require.NoError(t, h.consume(sp{id: "dup", name: "dup-second", parent: "root", start: 7, end: 8, model: "m", in: 5, out: 5}))
+	h.advance(time.Second)
+	es := h.emitted()
+	require.Len(t, es, 6, "every span passed on, duplicates included")
+	calls := h.latest()
+	assert.Equal(t, callmap.StatusSuccess, calls["self"].Status)
+	assert.Equal(t, callmap.StatusDescendantError, calls["a"].Status, "cycle cut at a (earliest): b is its child")
+	assert.Equal(t, int64(5), inputTokens(t, calls["root"], "m"), "the later duplicate wins the roll-up")
+	assert.Equal(t, calls["dup-second"].Version-1, calls["dup-first"].Version, "the superseded copy sorts below the winner")
+}
+
+func TestMemoryLimitReleasesOldestFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit func(c *Config, oneTrace int64) // sets a limit that fits one trace, not two
+	}{
+		{"spans", func(c *Config, _ int64) { c.MaxBufferedSpans = 7 }},
+		{"bytes", func(c *Config, oneTrace int64) { c.MaxBufferedBytes = oneTrace * 3 / 2 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			h := newHarness(t, cfg)
+			require.NoError(t, h.consume(agentTrace("old")...))
+			tc.limit(cfg, h.p.bufBytes.Load())
+			h.clock.Advance(time.Millisecond)
+			require.NoError(t, h.consume(agentTrace("new")...))
+			require.Equal(t, 5, h.sink.SpanCount(), "the oldest trace went out at once")
+			for _, e := range h.emitted() {
+				assert.Equal(t, traceID("old").String(), e.rec.TraceID)
+			}
+			assert.LessOrEqual(t, h.p.bufSpans.Load(), cfg.MaxBufferedSpans)
+			assert.LessOrEqual(t, h.p.bufBytes.Load(), cfg.MaxBufferedBytes)
+			metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
+				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonMemoryLimit))},
+			}, metricdatatest.IgnoreTimestamp())
+		})
+	}
+}
+
+func TestShutdownFlushes(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(agentTrace("t1")...))
+	require.NoError(t, h.consume(sp{trace: "t2", id: "orphan", parent: "gone", start: 0, end: 1}))
+	require.NoError(t, h.p.Shutdown(context.Background()))
+	assert.Equal(t, 6, h.sink.SpanCount())
+	assert.Len(t, h.latest(), 6)
+	metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", reasonShutdown))},
+	}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestLateSpanUpdatesAncestors(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(agentTrace("t1")...))
+	h.advance(time.Second)
+	first := h.latest()
+	h.sink.Reset()
+
+	h.clock.Advance(time.Second)
+	require.NoError(t, h.consume(sp{id: "llm3", parent: "agent", name: "llm3", start: 750, end: 790, model: "gpt-4o", in: 1000, out: 1}))
+	es := h.emitted()
+	got := map[string]callmap.Record{}
+	for _, e := range es {
+		require.True(t, e.annotated)
+		got[e.name] = e.rec
+	}
+	assert.Equal(t, []string{"agent", "llm3", "root"}, names(got), "the late call and its ancestors; untouched calls are not repeated")
+	for _, n := range []string{"agent", "root"} {
+		assert.Greater(t, got[n].Version, first[n].Version, n)
+		assert.Equal(t, int64(1300), inputTokens(t, got[n], "gpt-4o"), n)
+		assert.Equal(t, first[n].Status, got[n].Status, n)
+		assert.Equal(t, first[n].Inputs, got[n].Inputs, "%s re-emitted whole", n)
+		assert.Equal(t, first[n].StartedAt, got[n].StartedAt, n)
+		assert.Equal(t, first[n].EndedAt, got[n].EndedAt, n)
+	}
+	assert.Equal(t, int64(5), summaryOf(t, got["root"]).StatusCounts.Success)
+	assert.Equal(t, int64(4), summaryOf(t, got["agent"]).StatusCounts.Success)
+	for _, e := range es {
+		assert.Equal(t, "app", e.service, "%s keeps its resource", e.name)
+	}
+	metadatatest.AssertEqualProcessorWeavecallLateSpans(t, h.tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestLateRootGivesTurnIDs(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(sp{id: "child", parent: "root", start: 1, end: 2, thread: "conv"}))
+	h.advance(10 * time.Second)
+	require.Empty(t, h.latest()["child"].TurnID)
+	require.NoError(t, h.consume(sp{id: "root", start: 0, end: 3}))
+	calls := h.latest()
+	assert.Equal(t, hexID("root"), calls["child"].TurnID)
+	assert.Equal(t, hexID("root"), calls["root"].TurnID)
+	assert.Equal(t, "conv", calls["root"].ThreadID)
+}
+
+func TestBigTraceStaysWithinLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100k spans")
+	}
+	cfg := testConfig()
+	cfg.MaxBufferedSpans = 5000
+	cfg.MaxBufferedBytes = 8 << 20
+	cfg.ReleasedCacheBytes = 4 << 20
+	h := newHarness(t, cfg)
+	const total, per = 100_000, 1000
+	specs := make([]sp, 0, per)
+	for i := 0; i < total; i += per {
+		specs = specs[:0]
+		for j := i; j < i+per; j++ {
+			specs = append(specs, sp{id: fmt.Sprintf("s%06d", j), parent: "root", start: j, end: j + 1, model: "m", in: 1, out: 1})
+		}
+		require.NoError(t, h.consume(specs...))
+		require.LessOrEqual(t, h.p.bufSpans.Load(), cfg.MaxBufferedSpans)
+		require.LessOrEqual(t, h.p.bufBytes.Load(), cfg.MaxBufferedBytes)
+		for _, s := range h.p.shards {
+			require.LessOrEqual(t, s.cache.bytes, s.cache.maxBytes)
+		}
+	}
+	require.NoError(t, h.consume(sp{id: "root", start: 0, end: total + 1}))
+	require.NoError(t, h.p.Shutdown(context.Background()))
+	seen := map[string]bool{}
+	for _, e := range h.emitted() {
+		require.True(t, e.annotated)
+		seen[e.rec.ID] = true
+	}
+	assert.Len(t, seen, total+1, "every span passed on")
+}
+
+func TestUngrouped(t *testing.T) {
+	cfg := testConfig()
+	cfg.GroupByTrace = false
+	h := newHarness(t, cfg)
+	require.NoError(t, h.consume(agentTrace("t1")...))
+	require.Equal(t, 5, h.sink.SpanCount(), "annotated and passed on in the same call")
+	calls := h.latest()
+	assert.Equal(t, callmap.StatusSuccess, calls["root"].Status, "no trace-level derivation")
+	assert.Equal(t, int64(100), calls["llm1"].InputTokens)
+	assert.Zero(t, h.p.bufSpans.Load())
+	metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonUngrouped))},
+	}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestUnmappableSpansPassOn(t *testing.T) {
+	h := newHarness(t, testConfig())
+	td := batch(sp{id: "ok", start: 0, end: 1}, sp{id: "noid", start: 0, end: 1})
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetSpanID([8]byte{})
+	require.NoError(t, h.p.ConsumeTraces(context.Background(), td))
+	es := h.emitted()
+	require.Len(t, es, 1)
+	assert.False(t, es[0].annotated)
+	metadatatest.AssertEqualProcessorWeavecallMappingFailures(t, h.tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestDownstreamErrors(t *testing.T) {
+	boom := errors.New("downstream full")
+	t.Run("late spans and limits return the error to the caller", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.MaxBufferedSpans = 3
+		h := newHarness(t, cfg, consumertest.NewErr(boom))
+		assert.ErrorIs(t, h.consume(agentTrace("t1")...), boom)
+	})
+	t.Run("ungrouped returns the error", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.GroupByTrace = false
+		h := newHarness(t, cfg, consumertest.NewErr(boom))
+		assert.ErrorIs(t, h.consume(agentTrace("t1")...), boom)
+	})
+	t.Run("timer releases log and count", func(t *testing.T) {
+		h := newHarness(t, testConfig(), consumertest.NewErr(boom))
+		h.p.tick = time.Millisecond
+		require.NoError(t, h.consume(agentTrace("t1")...))
+		h.clock.Advance(time.Second)
+		h.p.wg.Add(1)
+		go h.p.sweepLoop(h.p.shards[shardOf(traceID("t1"), len(h.p.shards))])
+		require.Eventually(t, func() bool { return h.p.bufSpans.Load() == 0 }, 5*time.Second, time.Millisecond)
+		require.NoError(t, h.p.Shutdown(context.Background()))
+		metadatatest.AssertEqualProcessorWeavecallSpansFailed(t, h.tel, []metricdata.DataPoint[int64]{{Value: 5}}, metricdatatest.IgnoreTimestamp())
+	})
+}
+
+// TestConcurrentConsumers feeds many traces from several goroutines while
+// the sweepers run, and checks every span comes out annotated exactly once.
+func TestConcurrentConsumers(t *testing.T) {
+	cfg := testConfig()
+	cfg.IdleTimeout = 0
+	h := newHarness(t, cfg)
+	h.p.now = time.Now
+	h.p.tick = time.Millisecond
+	require.NoError(t, h.p.Start(context.Background(), nil))
+	const workers, traces = 4, 200
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < traces; i++ {
+				tr := agentTrace(fmt.Sprintf("w%dt%d", w, i))
+				// children first, root in a later call
+				assert.NoError(t, h.consume(tr[1:]...))
+				assert.NoError(t, h.consume(tr[0]))
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, h.p.Shutdown(context.Background()))
+	seen := map[string]int{}
+	for _, e := range h.emitted() {
+		require.True(t, e.annotated)
+		seen[e.rec.TraceID+e.rec.ID]++
+	}
+	assert.Len(t, seen, workers*traces*5)
+}
