@@ -27,18 +27,19 @@ import (
 func main() {
 	otlp := flag.String("otlp", envOr("CALLHOUSE_OTLP_GRPC_ENDPOINT", "127.0.0.1:4317"), "collector OTLP gRPC address (host:port)")
 	ch := flag.String("clickhouse", "127.0.0.1:9000", "ClickHouse native address (host:port) to read the calls from")
+	chHTTP := flag.String("clickhouse-http", "127.0.0.1:8123", "ClickHouse HTTP address (host:port), for the curl example")
 	db := flag.String("database", envOr("CALLHOUSE_CLICKHOUSE_DATABASE", "weave"), "database of the calls")
 	turns := flag.Int("turns", 3, "turns of the conversation (1..20)")
 	wait := flag.Duration("wait", time.Minute, "how long to wait for the calls to be queryable")
 	flag.Parse()
 
-	if err := run(*otlp, *ch, *db, *turns, *wait); err != nil {
+	if err := run(*otlp, *ch, *chHTTP, *db, *turns, *wait); err != nil {
 		fmt.Fprintln(os.Stderr, "callhouse-demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(otlp, chAddr, db string, turns int, wait time.Duration) error {
+func run(otlp, chAddr, chHTTP, db string, turns int, wait time.Duration) error {
 	if turns < 1 || turns > 20 {
 		return fmt.Errorf("-turns %d is not in 1..20", turns)
 	}
@@ -86,8 +87,8 @@ func run(otlp, chAddr, db string, turns int, wait time.Duration) error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	fmt.Printf("\n%s;\n\n→ %d calls (of %d spans sent)\n", query, n, conv.Spans())
-	fmt.Printf("\nThe same over HTTP:\n  curl 'http://127.0.0.1:8123/' --data-binary \"%s FORMAT PrettyCompact\"\n",
-		strings.ReplaceAll(strings.ReplaceAll(query, "\n", " "), `'`, `'\''`))
+	fmt.Printf("\nThe same over HTTP:\n  curl http://%s/ --data-binary \"%s FORMAT PrettyCompact\"\n",
+		chHTTP, strings.ReplaceAll(query, "\n", " "))
 	if int(n) < conv.Spans() {
 		return fmt.Errorf("only %d of %d calls arrived within %s", n, conv.Spans(), wait)
 	}

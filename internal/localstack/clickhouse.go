@@ -1,11 +1,14 @@
 package localstack
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -37,25 +40,48 @@ func (c ClickHouse) HTTPAddr() string { return loopback(c.HTTPPort) }
 
 func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
-// Start starts the server and returns once both protocols answer.
+// Start starts the server and returns once it is ready: the launcher
+// prints a line starting with "ready " once both protocols of *this* server
+// answer (another server on the same ports does not count).
 func (c ClickHouse) Start(ctx context.Context) (*Process, error) {
 	cmd := command(c.Launcher, []string{"serve",
 		"--path", c.Path,
 		"--tcp-port", strconv.Itoa(c.TCPPort),
 		"--http-port", strconv.Itoa(c.HTTPPort),
 	}, nil, c.Out)
-	return start(ctx, "clickhouse", cmd, c.ready, ClickHouseStartTimeout)
-}
-
-func (c ClickHouse) ready(ctx context.Context) error {
-	if err := httpOK(ctx, "http://"+c.HTTPAddr()+"/?query=SELECT%201", "1"); err != nil {
-		return err
-	}
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", c.NativeAddr())
+	// A pipe of our own rather than cmd.StdoutPipe, which Wait closes
+	// while the last lines may still be unread.
+	out, w, err := os.Pipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return conn.Close()
+	cmd.Stdout = w
+	ready := make(chan struct{})
+	go func() {
+		// Pass the output on, noting the ready line; read to the end so
+		// the launcher never blocks on a full pipe.
+		defer out.Close()
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(cmd.Stderr, line)
+			if strings.HasPrefix(line, "ready ") {
+				select {
+				case <-ready:
+				default:
+					close(ready)
+				}
+			}
+		}
+	}()
+	return start(ctx, "clickhouse", cmd, func(context.Context) error {
+		select {
+		case <-ready:
+			return nil
+		default:
+			return errors.New("no ready line yet")
+		}
+	}, ClickHouseStartTimeout, w)
 }
 
 // httpOK gets url and fails unless it answers 200 with a body that, trimmed,

@@ -28,10 +28,15 @@ type Process struct {
 // timeout passes. The child gets its own process group, so a Ctrl-C on the
 // terminal reaches only the parent, which then stops its children in order
 // (collector first, so it can flush, then ClickHouse); and it is sent
-// SIGTERM should the parent die.
-func start(ctx context.Context, name string, cmd *exec.Cmd, ready func(context.Context) error, timeout time.Duration) (*Process, error) {
+// SIGTERM should the parent die. closeAfterStart are the parent's copies of
+// the child's ends of pipes.
+func start(ctx context.Context, name string, cmd *exec.Cmd, ready func(context.Context) error, timeout time.Duration, closeAfterStart ...io.Closer) (*Process, error) {
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	for _, c := range closeAfterStart {
+		c.Close()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &Process{name: name, cmd: cmd, done: make(chan struct{})}
