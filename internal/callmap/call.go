@@ -37,7 +37,9 @@ type Call struct {
 	Exception string // "" = null; never empty for an error
 
 	// JSON text, already encoded. Inputs and Attributes are JSON objects,
-	// Output any JSON value ("null" when the span has none).
+	// Output any JSON value ("null" when the span has none). Treat the
+	// bytes as immutable: ToRecord shares them. Replace a slice, never
+	// write into it.
 	Inputs     []byte
 	Output     []byte
 	Attributes []byte

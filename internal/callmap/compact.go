@@ -144,6 +144,10 @@ func (c *compactor) str() bool {
 	start := c.i
 	i := c.i + 1
 	for i < len(s) {
+		i = plainRun(s, i, false)
+		if i >= len(s) {
+			break
+		}
 		ch := s[i]
 		if ch == '"' {
 			i++
@@ -171,7 +175,6 @@ func (c *compactor) str() bool {
 			}
 			continue
 		}
-		i++
 	}
 	return false
 }

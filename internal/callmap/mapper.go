@@ -185,17 +185,17 @@ type normEnt struct {
 
 // state is the per-call scratch space, pooled.
 type state struct {
-	w      valueWriter
-	attrs  []kv
-	use    []attrUse
-	span   slots
-	res    slots
-	norms  []normEnt
-	code   []kv
-	main   tree // the attributes object
-	sub    tree // everything built before it
-	raw    []byte
-	events []int // indexes of events consumed by a convention
+	w        valueWriter
+	attrs    []kv
+	use      []attrUse
+	span     slots
+	resCache resCache
+	norms    []normEnt
+	code     []kv
+	main     tree // the attributes object
+	sub      tree // everything built before it
+	raw      []byte
+	events   []int // indexes of events consumed by a convention
 }
 
 func (m *Mapper) getState() *state {
@@ -205,7 +205,7 @@ func (m *Mapper) getState() *state {
 	}
 	st.w.max = m.cfg.MaxValueBytes
 	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
-	st.span, st.res = slots{}, slots{}
+	st.span = slots{}
 	st.main.reset()
 	st.sub.reset()
 	st.raw = st.raw[:0]
@@ -254,14 +254,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 
 	// 1. classify the attributes
 	bestIn, bestOut := st.scanAttributes(span.Attributes())
-	res.Attributes().Range(func(k string, v pcommon.Value) bool {
-		if r, ok := exactKeys[k]; ok {
-			st.res.set(r.slot, v)
-		} else if k == "service.name" {
-			st.res.set(slotServiceName, v)
-		}
-		return true
-	})
+	rf := st.resourceFacts(res)
 	events := span.Events()
 	exception := -1
 	for i := 0; i < events.Len(); i++ {
@@ -286,15 +279,13 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	c.Kind = st.kind()
 	c.DisplayName = st.span.firstStr(displaySlots[:])
 	c.ThreadID = st.span.firstStr(threadSlots[:])
-	if c.ThreadID == "" {
-		c.ThreadID = st.res.firstStr(threadSlots[:])
-	}
-	c.WBUserID = firstOf(st.span.firstStr([]slot{sUserID}), st.res.firstStr([]slot{sUserID}))
-	c.WBRunID = firstOf(st.span.firstStr(runIDSlots[:]), st.res.firstStr(runIDSlots[:]))
+	c.ThreadID = firstOf(c.ThreadID, rf.thread)
+	c.WBUserID = firstOf(st.span.firstStr([]slot{sUserID}), rf.user)
+	c.WBRunID = firstOf(st.span.firstStr(runIDSlots[:]), rf.run)
 	if v, ok := st.span.first([]slot{sIsTurn}); ok {
 		c.IsTurn = (v.Type() == pcommon.ValueTypeBool && v.Bool()) || (v.Type() == pcommon.ValueTypeStr && strings.EqualFold(v.Str(), "true"))
 	}
-	c.ProjectID = m.projectID(st)
+	c.ProjectID = m.projectID(st, rf)
 	c.OpName, c.OpSafeName = st.opName(c.ProjectID, span.Name(), scope)
 
 	// 3. status, latency, exception
@@ -323,7 +314,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	// 4. inputs, output, attributes, custom summary
 	c.Inputs = st.buildInputs(bestIn, events)
 	c.Output = st.buildOutput(bestOut, events)
-	c.Attributes = st.buildAttributes(res, scope, span, c.Kind, exception)
+	c.Attributes = st.buildAttributes(rf, scope, span, c.Kind)
 	c.Summary.Custom = st.buildCustomSummary(m.cfg.SummaryPrefix)
 
 	// 5. usage and cost
@@ -445,11 +436,11 @@ func (st *state) kind() string {
 
 // projectID is "entity/project" from the resource, then the span, then the
 // config. A project given as "entity/project" carries its own entity.
-func (m *Mapper) projectID(st *state) string {
-	entity := firstOf(st.res.firstStr([]slot{sEntity}), st.span.firstStr([]slot{sEntity}))
-	project := firstOf(st.res.firstStr([]slot{sProject}), st.span.firstStr([]slot{sProject}))
+func (m *Mapper) projectID(st *state, rf *resFacts) string {
+	entity := firstOf(rf.entity, st.span.firstStr([]slot{sEntity}))
+	project := firstOf(rf.project, st.span.firstStr([]slot{sProject}))
 	if project == "" {
-		project = firstOf(m.cfg.DefaultProject, st.res.firstStr([]slot{slotServiceName}))
+		project = firstOf(m.cfg.DefaultProject, rf.service)
 	}
 	if project == "" {
 		project = "default"
@@ -657,7 +648,7 @@ func (st *state) appendAttrsObject(m pcommon.Map, skip func(string) bool) {
 // buildAttributes encodes the attributes object: normalized keys, the otel
 // facts, wandb.attributes at the root, then every span attribute not
 // consumed, all un-flattened together.
-func (st *state) buildAttributes(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, kind string, exception int) []byte {
+func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span, kind string) []byte {
 	t := &st.main
 	// normalized keys
 	if kind != "" {
@@ -678,7 +669,7 @@ func (st *state) buildAttributes(res pcommon.Resource, scope pcommon.Instrumenta
 		st.addJSONMembers(t, "model_parameters.", v.Str())
 	}
 	// OTel facts of the span, its scope and resource
-	st.addOTel(t, res, scope, span, exception)
+	st.addOTel(t, rf, scope, span)
 	// wandb.attributes at the root
 	if v, ok := st.span.first([]slot{sWandbAttrs}); ok {
 		switch v.Type() {
@@ -745,7 +736,7 @@ var statusCodes = [...]string{
 
 // addOTel adds the span's OTel facts under "otel": span kind, status, trace
 // state, resource, scope, events not consumed, links and dropped counts.
-func (st *state) addOTel(t *tree, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, exception int) {
+func (st *state) addOTel(t *tree, rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span) {
 	if k := int(span.Kind()); k >= 0 && k < len(spanKinds) {
 		t.addRaw("otel.span_kind", 0, spanKinds[k])
 	}
@@ -762,12 +753,10 @@ func (st *state) addOTel(t *tree, res pcommon.Resource, scope pcommon.Instrument
 	if f := span.Flags(); f != 0 {
 		t.addRaw("otel.flags", 0, st.rawInt(int64(f)))
 	}
-	if res.Attributes().Len() > 0 {
-		start := len(st.raw)
-		st.appendAttrsObject(res.Attributes(), nil)
-		t.addRaw("otel.resource", 0, st.rawSince(start))
+	if rf.json != "" {
+		t.addRaw("otel.resource", 0, rf.json)
 	}
-	if n := res.DroppedAttributesCount(); n > 0 {
+	if n := st.resCache.dropped; n > 0 {
 		t.addRaw("otel.resource_dropped_attributes_count", 0, st.rawInt(int64(n)))
 	}
 	if name := scope.Name(); name != "" {

@@ -3,6 +3,7 @@ package callmap
 import (
 	"sync"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -183,7 +184,8 @@ func FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 
 // ToRecord encodes the call for storage: JSON fields as text, the summary
 // (custom keys, usage, status_counts and the reserved `weave` part with
-// costs) as Weave documents it.
+// costs) as Weave documents it. The Record's Inputs, Output and Attributes
+// share the Call's bytes (see jsonText).
 func (c *Call) ToRecord() Record {
 	r := Record{
 		ID: c.ID, TraceID: c.TraceID, ParentID: c.ParentID,
@@ -218,12 +220,14 @@ func (c *Call) ToRecord() Record {
 
 var bufPool = sync.Pool{New: func() any { return new([]byte) }}
 
-// jsonText is the JSON text b, or def when b is empty.
+// jsonText is the JSON text b, or def when b is empty. It shares b's
+// bytes: a Call's JSON fields are written once by Map and never modified in
+// place (replace them instead), so the Record can view them without a copy.
 func jsonText(b []byte, def string) string {
 	if len(b) == 0 {
 		return def
 	}
-	return string(b)
+	return unsafe.String(&b[0], len(b))
 }
 
 // AppendJSON appends the summary as Weave stores it: the custom keys at the

@@ -30,6 +30,7 @@ type tree struct {
 type entry struct {
 	key string
 	sk  string // sort key of the path relative to the tree's root
+	skp uint64 // sk's first 8 bytes, big-endian: most comparisons end here
 	raw string // pre-encoded JSON; "" means use val
 	val pcommon.Value
 	pos int32
@@ -46,12 +47,31 @@ func (t *tree) empty() bool { return len(t.ents) == 0 }
 
 // add places v at key[pos:] (pos > len(key): at the root itself).
 func (t *tree) add(key string, pos int, v pcommon.Value) {
-	t.ents = append(t.ents, entry{key: key, pos: int32(pos), val: v, sk: t.sortKey(key, pos)})
+	sk := t.sortKey(key, pos)
+	t.ents = append(t.ents, entry{key: key, pos: int32(pos), val: v, sk: sk, skp: prefix64(sk)})
 }
 
 // addRaw places pre-encoded JSON at key[pos:].
 func (t *tree) addRaw(key string, pos int, raw string) {
-	t.ents = append(t.ents, entry{key: key, pos: int32(pos), raw: raw, sk: t.sortKey(key, pos)})
+	sk := t.sortKey(key, pos)
+	t.ents = append(t.ents, entry{key: key, pos: int32(pos), raw: raw, sk: sk, skp: prefix64(sk)})
+}
+
+// prefix64 packs the first 8 bytes of s big-endian (zero-padded), so that
+// comparing two packs orders like comparing the strings' first 8 bytes.
+func prefix64(s string) uint64 {
+	if len(s) >= 8 {
+		return uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
+			uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7])
+	}
+	var p uint64
+	for i := 0; i < 8; i++ {
+		p <<= 8
+		if i < len(s) {
+			p |= uint64(s[i])
+		}
+	}
+	return p
 }
 
 // join returns prefix+rest, stored in the tree's arena (valid until reset).
@@ -84,6 +104,16 @@ func (t *tree) sortKey(key string, pos int) string {
 	}
 	start := len(t.sk)
 	s := key[pos:]
+	if plainKey(s) {
+		t.sk = append(t.sk, s...)
+		b := t.sk[start:]
+		for i := range b {
+			if b[i] == '.' {
+				b[i] = skSep
+			}
+		}
+		return arenaString(b)
+	}
 	for {
 		i := strings.IndexByte(s, '.')
 		seg := s
@@ -109,6 +139,28 @@ func (t *tree) sortKey(key string, pos int) string {
 		s = s[i+1:]
 	}
 	return arenaString(t.sk[start:])
+}
+
+// plainKey reports whether no segment of s starts with a digit and no
+// byte needs escaping: its sort key is s with dots turned to skSep.
+func plainKey(s string) bool {
+	segStart := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c > '9' {
+			segStart = false
+			continue
+		}
+		if c == '.' {
+			segStart = true
+			continue
+		}
+		if c <= skEsc || (segStart && c >= '0') {
+			return false
+		}
+		segStart = false
+	}
+	return true
 }
 
 // isIndex reports whether seg is a run of at most 18 decimal digits.
@@ -144,7 +196,14 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 	}
 	ents := t.ents
 	slices.SortFunc(t.order, func(a, b int32) int {
-		if c := strings.Compare(ents[a].sk, ents[b].sk); c != 0 {
+		ea, eb := &ents[a], &ents[b]
+		if ea.skp != eb.skp {
+			if ea.skp < eb.skp {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(ea.sk, eb.sk); c != 0 {
 			return c
 		}
 		return int(a - b)

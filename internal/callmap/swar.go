@@ -1,0 +1,41 @@
+package callmap
+
+// Eight-bytes-at-a-time scanning for the hot loops over string bodies.
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// load64 reads s[i:i+8] little-endian (the compiler merges the loads).
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// jsonSpecial reports whether any byte of x is '"', '\\' or a control
+// character (< 0x20): the bytes that end a run of plain string content.
+func jsonSpecial(x uint64) bool {
+	q := x ^ (swarLo * '"')
+	bs := x ^ (swarLo * '\\')
+	return ((q-swarLo)&^q|(bs-swarLo)&^bs|(x-swarLo*0x20)&^x)&swarHi != 0
+}
+
+// plainRun returns the index of the first byte at or after i that is '"',
+// '\\' or a control character (or, with ascii set, any byte ≥ 0x80), or len(s).
+func plainRun(s string, i int, ascii bool) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := load64(s, i)
+		if jsonSpecial(x) || (ascii && x&swarHi != 0) {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' || c < 0x20 || (ascii && c >= 0x80) {
+			return i
+		}
+	}
+	return i
+}
