@@ -54,7 +54,7 @@ collector: $(OCB)
 CLICKHOUSE_LAUNCHER ?= $(BUILD_DIR)/clickhouse-embedded
 run: collector $(if $(CALLHOUSE_CLICKHOUSE_ENDPOINT),,clickhouse)
 	$(GO) build -o $(BUILD_DIR)/callhouse-run ./cmd/callhouse-run
-	$(BUILD_DIR)/callhouse-run -collector $(COLLECTOR) -clickhouse $(CLICKHOUSE_LAUNCHER) \
+	$(BUILD_DIR)/callhouse-run -collector $(COLLECTOR) -launcher $(CLICKHOUSE_LAUNCHER) \
 		-config config/callhouse.yaml -data $(CURDIR)/.data
 
 ## demo: send a realistic agent conversation to a running collector (`make run` first).
@@ -66,5 +66,5 @@ BENCH_RATE ?= 20000
 BENCH_DURATION ?= 30s
 bench: collector clickhouse
 	$(GO) build -o $(BUILD_DIR)/callhouse-loadgen ./cmd/callhouse-loadgen
-	$(BUILD_DIR)/callhouse-loadgen -stack -collector $(COLLECTOR) -clickhouse $(CLICKHOUSE_LAUNCHER) \
+	$(BUILD_DIR)/callhouse-loadgen -stack -collector $(COLLECTOR) -launcher $(CLICKHOUSE_LAUNCHER) \
 		-config config/callhouse.yaml -rate $(BENCH_RATE) -duration $(BENCH_DURATION)

@@ -15,17 +15,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/callhouse/callhouse/internal/localstack"
 )
 
-// stopTimeout bounds each process's shutdown before it is killed.
-const stopTimeout = 30 * time.Second
-
 func main() {
 	collector := flag.String("collector", "build/otelcol-callhouse/otelcol-callhouse", "otelcol-callhouse binary")
-	launcher := flag.String("clickhouse", "build/clickhouse-embedded", "clickhouse-embedded launcher (`make clickhouse`)")
+	launcher := flag.String("launcher", "build/clickhouse-embedded", "clickhouse-embedded launcher (`make clickhouse`)")
 	config := flag.String("config", "config/callhouse.yaml", "collector configuration")
 	data := flag.String("data", ".data", "data directory of the embedded ClickHouse")
 	tcpPort := flag.Int("tcp-port", 9000, "native protocol port of the embedded ClickHouse")
@@ -47,7 +43,7 @@ func run(collectorBin, launcher, config, data string, tcpPort, httpPort int) err
 		for i := len(children) - 1; i >= 0; i-- {
 			p := children[i]
 			fmt.Fprintf(os.Stderr, "callhouse-run: stopping %s\n", p.Name())
-			if err := p.Stop(stopTimeout); err != nil {
+			if err := p.Stop(localstack.StopTimeout); err != nil {
 				fmt.Fprintln(os.Stderr, "callhouse-run:", err)
 			}
 		}

@@ -2,6 +2,7 @@ package localstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -72,4 +73,61 @@ func (e Endpoints) Env(clickhouseNative, database string) []string {
 		fmt.Sprintf("CALLHOUSE_CLICKHOUSE_ENDPOINT=tcp://%s", clickhouseNative),
 		"CALLHOUSE_CLICKHOUSE_DATABASE=" + database,
 	}
+}
+
+// Stack is an embedded ClickHouse and a collector in front of it, on free
+// loopback ports, with its data in a directory of its own.
+type Stack struct {
+	ClickHouse ClickHouse
+	Endpoints  Endpoints
+	Database   string
+	processes  []*Process // start order
+}
+
+// StartStack starts ClickHouse with launcher and data in dir, then the
+// collector binary with config (one of config/, which reads its addresses
+// from the environment), writing to database; output goes to out.
+func StartStack(ctx context.Context, launcher, binary, config, dir, database string, out io.Writer) (*Stack, error) {
+	tcp, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	httpPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	ep, err := FreeEndpoints()
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{
+		ClickHouse: ClickHouse{Launcher: launcher, Path: dir, TCPPort: tcp, HTTPPort: httpPort, Out: out},
+		Endpoints:  ep,
+		Database:   database,
+	}
+	ch, err := s.ClickHouse.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.processes = append(s.processes, ch)
+	col, err := Collector{Binary: binary, Config: config, Env: ep.Env(s.ClickHouse.NativeAddr(), database), Health: ep.Health, Out: out}.Start(ctx)
+	if err != nil {
+		s.Stop(StopTimeout)
+		return nil, err
+	}
+	s.processes = append(s.processes, col)
+	return s, nil
+}
+
+// StopTimeout is how long Stop gives each process before killing it.
+const StopTimeout = 30 * time.Second
+
+// Stop stops the collector (which flushes) and then ClickHouse.
+func (s *Stack) Stop(timeout time.Duration) error {
+	var errs []error
+	for i := len(s.processes) - 1; i >= 0; i-- {
+		errs = append(errs, s.processes[i].Stop(timeout))
+	}
+	s.processes = nil
+	return errors.Join(errs...)
 }
