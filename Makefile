@@ -68,3 +68,17 @@ bench: collector clickhouse
 	$(GO) build -o $(BUILD_DIR)/callhouse-loadgen ./cmd/callhouse-loadgen
 	$(BUILD_DIR)/callhouse-loadgen -stack -collector $(COLLECTOR) -launcher $(CLICKHOUSE_LAUNCHER) \
 		-config config/callhouse.yaml -rate $(BENCH_RATE) -duration $(BENCH_DURATION)
+
+## sidebyside: the same OTLP load (agent traces) through otelcol-callhouse and through a
+## reference collector with contrib's clickhouseexporter, in turn, into one embedded ClickHouse;
+## prints each one's sustained spans/s and the ratio (see internal/sidebyside/README.md).
+SIDEBYSIDE_SPANS ?= 200000
+SIDEBYSIDE_ROUNDS ?= 1
+CONTRIB_REF := $(BUILD_DIR)/otelcol-contrib-ref/otelcol-contrib-ref
+.PHONY: sidebyside contrib-ref
+contrib-ref: $(OCB)
+	$(OCB) --config internal/sidebyside/builder-config.yaml
+sidebyside: collector contrib-ref clickhouse
+	$(GO) build -o $(BUILD_DIR)/sidebyside ./internal/sidebyside/cmd/sidebyside
+	$(BUILD_DIR)/sidebyside -launcher $(CLICKHOUSE_LAUNCHER) -callhouse $(COLLECTOR) -contrib $(CONTRIB_REF) \
+		-spans $(SIDEBYSIDE_SPANS) -rounds $(SIDEBYSIDE_ROUNDS)

@@ -1,0 +1,192 @@
+// Command sidebyside pushes the same OTLP load through otelcol-callhouse
+// and through a reference collector built with contrib's clickhouseexporter
+// (internal/sidebyside/builder-config.yaml), one after the other, into one
+// embedded ClickHouse, and prints each one's sustained spans/s and the
+// ratio callhouse/contrib. `make sidebyside` builds everything and runs it.
+//
+// It exits non-zero only on an error (a collector that fails, loses rows or
+// refuses the load for good), never because of the figures.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/callhouse/callhouse/internal/localstack"
+	"github.com/callhouse/callhouse/internal/sidebyside"
+)
+
+// Bounds of a run, so that a typo cannot start an hour of load.
+const (
+	maxSpans       = 5_000_000
+	maxConcurrency = 64
+	maxRounds      = 10
+)
+
+type options struct {
+	launcher, dir                     string
+	callhouse, callhouseConfig        string
+	contrib, contribConfig            string
+	spans, batch, concurrency, rounds int
+	poll, stall                       time.Duration
+}
+
+func (o options) validate() error {
+	var errs []error
+	if o.spans < 1 || o.spans > maxSpans {
+		errs = append(errs, fmt.Errorf("-spans %d is not in 1..%d", o.spans, maxSpans))
+	}
+	if o.batch < 1 || o.batch > 10_000 {
+		errs = append(errs, fmt.Errorf("-batch %d is not in 1..10000", o.batch))
+	}
+	if o.concurrency < 1 || o.concurrency > maxConcurrency {
+		errs = append(errs, fmt.Errorf("-concurrency %d is not in 1..%d", o.concurrency, maxConcurrency))
+	}
+	if o.rounds < 1 || o.rounds > maxRounds {
+		errs = append(errs, fmt.Errorf("-rounds %d is not in 1..%d", o.rounds, maxRounds))
+	}
+	if o.poll <= 0 || o.stall <= 0 {
+		errs = append(errs, errors.New("-poll and -stall must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.launcher, "launcher", "build/clickhouse-embedded", "clickhouse-embedded launcher (`make clickhouse`)")
+	flag.StringVar(&o.dir, "dir", "build/sidebyside-run", "work directory: ClickHouse data (emptied first) and the collectors' logs")
+	flag.StringVar(&o.callhouse, "callhouse", "build/otelcol-callhouse/otelcol-callhouse", "otelcol-callhouse binary")
+	flag.StringVar(&o.callhouseConfig, "callhouse-config", "config/callhouse.yaml", "otelcol-callhouse configuration")
+	flag.StringVar(&o.contrib, "contrib", "build/otelcol-contrib-ref/otelcol-contrib-ref", "reference collector binary")
+	flag.StringVar(&o.contribConfig, "contrib-config", "internal/sidebyside/config/contrib.yaml", "reference collector configuration")
+	flag.IntVar(&o.spans, "spans", 200_000, "spans sent to each collector (whole traces, so a few more)")
+	flag.IntVar(&o.batch, "batch", 512, "spans per OTLP request (the SDK batch span processor's default)")
+	flag.IntVar(&o.concurrency, "concurrency", 4, "OTLP requests in flight")
+	flag.IntVar(&o.rounds, "rounds", 1, "rounds; the order of the collectors alternates, the median is reported")
+	flag.DurationVar(&o.poll, "poll", 50*time.Millisecond, "how often rows are counted")
+	flag.DurationVar(&o.stall, "stall", time.Minute, "a run fails when rows stop growing this long after sending")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "sidebyside:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, out io.Writer) (err error) {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	load, err := sidebyside.NewLoad(ctx, o.spans, o.batch)
+	if err != nil {
+		return fmt.Errorf("building the load: %w", err)
+	}
+
+	dataDir := filepath.Join(o.dir, "clickhouse")
+	if err := os.RemoveAll(dataDir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+	chLog, err := os.Create(filepath.Join(o.dir, "clickhouse.log"))
+	if err != nil {
+		return err
+	}
+	defer chLog.Close()
+	tcp, err := localstack.FreePort()
+	if err != nil {
+		return err
+	}
+	httpPort, err := localstack.FreePort()
+	if err != nil {
+		return err
+	}
+	ch := localstack.ClickHouse{Launcher: o.launcher, Path: dataDir, TCPPort: tcp, HTTPPort: httpPort, Out: chLog}
+	fmt.Fprintf(out, "starting the embedded ClickHouse (logs in %s)\n", o.dir)
+	server, err := ch.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, server.Stop(stopTimeout)) }()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{ch.NativeAddr()}})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	h := &sidebyside.Harness{
+		ClickHouse: ch, Conn: conn, Load: load,
+		Sender: sidebyside.Sender{Concurrency: o.concurrency, RetryFor: o.stall},
+		Poll:   o.poll, Stall: o.stall, LogDir: o.dir,
+	}
+	contrib := sidebyside.Collector{Name: "contrib", Binary: o.contrib, Config: o.contribConfig,
+		Database: "otel", Table: "otel_traces"}
+	ours := sidebyside.Collector{Name: "callhouse", Binary: o.callhouse, Config: o.callhouseConfig,
+		Database: "weave", Table: "call_versions", Check: "calls"}
+
+	fmt.Fprintf(out, "load: %d spans of agent traces in %d OTLP/gRPC requests, %d in flight, as fast as accepted\n\n",
+		load.Spans(), load.Requests(), o.concurrency)
+	results := map[string][]sidebyside.Result{}
+	for round := range o.rounds {
+		order := []sidebyside.Collector{contrib, ours}
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, c := range order {
+			r, err := h.Measure(ctx, c)
+			if err != nil {
+				return err
+			}
+			results[c.Name] = append(results[c.Name], r)
+			printRun(out, round, r)
+		}
+	}
+	printSummary(out, results[ours.Name], results[contrib.Name])
+	return nil
+}
+
+// stopTimeout bounds the ClickHouse shutdown.
+const stopTimeout = 30 * time.Second
+
+func printRun(w io.Writer, round int, r sidebyside.Result) {
+	steady := "too few steps to tell"
+	if s := r.SteadySpansPerSecond(); s > 0 {
+		steady = fmt.Sprintf("%.0f spans/s", s)
+	}
+	fmt.Fprintf(w, "round %d  %-9s  accepted in %6s, stored in %6s: %7.0f spans/s (10%%→90%% of rows: %s; %d refused requests retried)\n",
+		round+1, r.Collector, r.Sent.Round(time.Millisecond), r.Stored.Round(time.Millisecond), r.SpansPerSecond(), steady, r.Retries)
+}
+
+func printSummary(w io.Writer, ours, contrib []sidebyside.Result) {
+	o, c := median(ours), median(contrib)
+	fmt.Fprintf(w, "\nsustained spans/s (first span sent → last row visible, median of %d):\n", len(ours))
+	fmt.Fprintf(w, "  callhouse (weavecall + weaveclickhouse → weave.calls)  %8.0f\n", o)
+	fmt.Fprintf(w, "  contrib   (clickhouseexporter v0.161.0 → otel.otel_traces) %5.0f\n", c)
+	fmt.Fprintf(w, "  ratio callhouse/contrib                                %8.2f\n", o/c)
+}
+
+func median(rs []sidebyside.Result) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = r.SpansPerSecond()
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
