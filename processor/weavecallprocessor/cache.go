@@ -18,6 +18,9 @@ type releasedTrace struct {
 	sources []source // resource and scope copies the skeletons refer to
 	bytes   int64
 	elem    *list.Element
+	// held: spans that came while the trace was being released (see hold).
+	held  []*arrival
+	heldW spanWriter
 }
 
 // skeleton is the identity of a released span: what a re-emitted span needs

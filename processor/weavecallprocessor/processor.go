@@ -128,13 +128,13 @@ func (p *weavecallProcessor) Shutdown(ctx context.Context) error {
 	now := p.now()
 	for _, s := range p.shards {
 		s.mu.Lock()
-		out := ptrace.NewTraces()
-		v := s.nextVersion(now)
+		var ts []taken
 		for f := s.byAge.Front(); f != nil; f = s.byAge.Front() {
-			p.release(s, f.Value.(*traceBuffer), reasonShutdown, v, out)
+			ts = append(ts, p.take(s, f.Value.(*traceBuffer), reasonShutdown))
 		}
+		v := s.nextVersion(now)
 		s.mu.Unlock()
-		errs = append(errs, p.send(ctx, out))
+		errs = append(errs, p.send(ctx, p.releaseTaken(s, ts, v, now)))
 	}
 	p.tel.Shutdown()
 	return errors.Join(errs...)
@@ -160,54 +160,28 @@ func (p *weavecallProcessor) sweepLoop(s *shard) {
 
 // sweep releases the shard's traces that are due at now.
 func (p *weavecallProcessor) sweep(s *shard, now time.Time) ptrace.Traces {
-	out := ptrace.NewTraces()
+	var ts []taken
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var v uint64
-	due := func(tb *traceBuffer, reason string) {
-		if v == 0 {
-			v = s.nextVersion(now)
-		}
-		p.release(s, tb, reason, v, out)
-	}
 	for f := s.idle.Front(); f != nil; f = s.idle.Front() {
 		tb := f.Value.(*traceBuffer)
 		if now.Sub(tb.last) < p.cfg.IdleTimeout {
 			break
 		}
-		due(tb, reasonRootIdle)
+		ts = append(ts, p.take(s, tb, reasonRootIdle))
 	}
 	for f := s.byAge.Front(); f != nil; f = s.byAge.Front() {
 		tb := f.Value.(*traceBuffer)
 		if now.Sub(tb.first) < p.cfg.MaxWait {
 			break
 		}
-		due(tb, reasonMaxWait)
+		ts = append(ts, p.take(s, tb, reasonMaxWait))
 	}
-	return out
-}
-
-// release derives and annotates a buffered trace, caches it for late spans
-// and moves its spans to out. The shard's lock is held.
-func (p *weavecallProcessor) release(s *shard, tb *traceBuffer, reason string, v uint64, out ptrace.Traces) {
-	s.unlink(tb)
-	d := make([]derived, len(tb.nodes))
-	deriveTrace(tb.nodes, d)
-	for i, sp := range tb.spans {
-		annotate(sp, &d[i], v)
+	var v uint64
+	if len(ts) > 0 {
+		v = s.nextVersion(now)
 	}
-	s.remember(tb, d)
-	tb.w.td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
-
-	ctx := context.Background()
-	n := int64(len(tb.nodes))
-	p.bufSpans.Add(-n)
-	p.bufBytes.Add(-tb.bytes)
-	p.tel.ProcessorWeavecallBufferedSpans.Add(ctx, -n)
-	p.tel.ProcessorWeavecallBufferedBytes.Add(ctx, -tb.bytes)
-	p.tel.ProcessorWeavecallBufferedTraces.Add(ctx, -1)
-	p.tel.ProcessorWeavecallTracesReleased.Add(ctx, 1, p.reason[reason])
-	p.tel.ProcessorWeavecallSpansAnnotated.Add(ctx, n)
+	s.mu.Unlock()
+	return p.releaseTaken(s, ts, v, now)
 }
 
 // annotate stores the call on its span; a superseded duplicate gets a
@@ -307,6 +281,10 @@ func (p *weavecallProcessor) place(s *shard, arr []arrival, now time.Time, late 
 		tid := a.span.TraceID()
 		tb := s.traces[tid]
 		if tb == nil {
+			if e := s.releasing[tid]; e != nil {
+				e.hold(a)
+				continue
+			}
 			if e := s.cache.get(tid); e != nil {
 				if lateOf == nil {
 					lateOf = map[*releasedTrace][]*arrival{}
@@ -335,17 +313,17 @@ func (p *weavecallProcessor) place(s *shard, arr []arrival, now time.Time, late 
 	}
 	v := s.nextVersion(now)
 	for _, e := range lateOrder {
-		p.joinLate(s, e, lateOf[e], v, late)
+		s.cache.resize(e, e.bytes+p.joinLate(e, lateOf[e], v, late))
 	}
 }
 
 // joinLate adds late spans to a released trace, re-derives it and writes
 // the late spans and every call whose trace-level fields changed (their
-// ancestors' roll-ups, most often) with version v. The shard's lock is held.
-func (p *weavecallProcessor) joinLate(s *shard, e *releasedTrace, arr []*arrival, v uint64, late *spanWriter) {
+// ancestors' roll-ups, most often) with version v. It returns the bytes
+// the trace grew by. The shard's lock is held.
+func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64, late *spanWriter) (bytes int64) {
 	old := len(e.nodes)
 	moved := make([]ptrace.Span, len(arr))
-	bytes := e.bytes
 	var lastKey scopeKey
 	for i, a := range arr {
 		if a.key != lastKey {
@@ -374,12 +352,12 @@ func (p *weavecallProcessor) joinLate(s *shard, e *releasedTrace, arr []*arrival
 	e.out = d
 	reemit.td.ResourceSpans().MoveAndAppendTo(late.td.ResourceSpans())
 	late.lastKey = scopeKey{} // the moves above broke the writer's run
-	s.cache.resize(e, bytes)
 
 	ctx := context.Background()
 	p.tel.ProcessorWeavecallLateSpans.Add(ctx, int64(len(arr)))
 	p.tel.ProcessorWeavecallSpansAnnotated.Add(ctx, annotated)
 	p.tel.ProcessorWeavecallTracesReleased.Add(ctx, 1, p.reason[reasonLate])
+	return bytes
 }
 
 func (p *weavecallProcessor) overLimits() bool {
@@ -401,18 +379,14 @@ func (p *weavecallProcessor) enforceLimits(ctx context.Context, now time.Time) e
 		if oldest == nil {
 			break
 		}
-		out := ptrace.NewTraces()
+		var ts []taken
 		oldest.mu.Lock()
-		v := oldest.nextVersion(now)
-		for n := 0; n < evictBatch && p.overLimits(); n++ {
-			f := oldest.byAge.Front()
-			if f == nil {
-				break
-			}
-			p.release(oldest, f.Value.(*traceBuffer), reasonMemoryLimit, v, out)
+		for f := oldest.byAge.Front(); f != nil && len(ts) < evictBatch && p.overLimits(); f = oldest.byAge.Front() {
+			ts = append(ts, p.take(oldest, f.Value.(*traceBuffer), reasonMemoryLimit))
 		}
+		v := oldest.nextVersion(now)
 		oldest.mu.Unlock()
-		errs = append(errs, p.send(ctx, out))
+		errs = append(errs, p.send(ctx, p.releaseTaken(oldest, ts, v, now)))
 	}
 	return errors.Join(errs...)
 }

@@ -377,3 +377,28 @@ func TestConcurrentConsumers(t *testing.T) {
 	}
 	assert.Len(t, seen, workers*traces*5)
 }
+
+// TestSpanArrivingDuringRelease covers a span that comes while its trace is
+// being derived outside the shard's lock: it is held, then joined as a
+// late span when the release is done.
+func TestSpanArrivingDuringRelease(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(agentTrace("t1")...))
+	s := h.p.shards[shardOf(traceID("t1"), len(h.p.shards))]
+	s.mu.Lock()
+	tk := h.p.take(s, s.traces[traceID("t1")], reasonRootIdle)
+	v := s.nextVersion(h.clock.Now())
+	s.mu.Unlock()
+
+	require.NoError(t, h.consume(sp{id: "llm3", parent: "agent", name: "llm3", start: 750, end: 790, model: "gpt-4o", in: 1000, out: 1}))
+	assert.Zero(t, h.sink.SpanCount(), "held, not passed on by the caller")
+
+	require.NoError(t, h.p.send(context.Background(), h.p.releaseTaken(s, []taken{tk}, v, h.clock.Now())))
+	assert.Equal(t, 5+3, h.sink.SpanCount(), "the trace, then llm3 with agent and root updated")
+	calls := h.latest()
+	assert.Equal(t, int64(1300), inputTokens(t, calls["root"], "gpt-4o"))
+	assert.Greater(t, calls["root"].Version, v)
+	assert.Equal(t, v, calls["llm1"].Version)
+	assert.Empty(t, s.releasing)
+	assert.NotNil(t, s.cache.get(traceID("t1")), "cached for later spans")
+}

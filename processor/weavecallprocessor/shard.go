@@ -20,6 +20,9 @@ type shard struct {
 	byAge  list.List // *traceBuffer, by first arrival (max_wait, memory_limit)
 	idle   list.List // *traceBuffer whose root ended, by last arrival (root_idle)
 	cache  releasedCache
+	// releasing holds traces taken out of the buffer whose release runs
+	// outside the lock; spans arriving for them meanwhile wait there.
+	releasing map[pcommon.TraceID]*releasedTrace
 	// lastVersion is the last call version handed out; versions only grow.
 	lastVersion uint64
 }
@@ -51,7 +54,11 @@ type arrival struct {
 }
 
 func newShard(cacheTraces int, cacheBytes int64) *shard {
-	return &shard{traces: map[pcommon.TraceID]*traceBuffer{}, cache: newReleasedCache(cacheTraces, cacheBytes)}
+	return &shard{
+		traces:    map[pcommon.TraceID]*traceBuffer{},
+		releasing: map[pcommon.TraceID]*releasedTrace{},
+		cache:     newReleasedCache(cacheTraces, cacheBytes),
+	}
 }
 
 // nextVersion returns a version larger by at least 2 than any handed out
@@ -112,13 +119,10 @@ func (s *shard) oldest() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// remember caches a just-released trace so late spans can join it. It must
-// run before the trace's spans are handed on (it reads them).
-func (s *shard) remember(tb *traceBuffer, out []derived) {
-	if !s.cache.fits(tb.bytes) {
-		return
-	}
-	e := &releasedTrace{id: tb.id, nodes: tb.nodes, out: out, bytes: tb.bytes}
+// snapshot keeps what re-emitting the trace's spans needs: copies of their
+// resources and scopes, and each span's skeleton. It reads the spans, so it
+// runs before they are handed on.
+func snapshot(tb *traceBuffer, e *releasedTrace) {
 	rss := tb.w.td.ResourceSpans()
 	e.sources = make([]source, rss.Len())
 	for i := range e.sources {
@@ -129,7 +133,16 @@ func (s *shard) remember(tb *traceBuffer, out []derived) {
 	for i, sp := range tb.spans {
 		e.skel[i] = skeletonOf(sp, tb.sources[i])
 	}
-	s.cache.put(e)
+}
+
+// hold keeps a span that arrived while its trace was being released; it is
+// joined as a late span when the release is done.
+func (e *releasedTrace) hold(a *arrival) {
+	if e.heldW.td == (ptrace.Traces{}) {
+		e.heldW = newSpanWriter()
+	}
+	moved := e.heldW.move(a.key, a.rs, a.ss, a.span)
+	e.held = append(e.held, &arrival{key: a.key, rs: e.heldW.dstRS, ss: e.heldW.dstSS, span: moved, call: a.call, bytes: a.bytes})
 }
 
 // copySource copies the resource of rs and the scope of ss for the cache.

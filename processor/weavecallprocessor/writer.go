@@ -11,6 +11,8 @@ import (
 type spanWriter struct {
 	td      ptrace.Traces
 	lastKey scopeKey
+	dstRS   ptrace.ResourceSpans // where the last span went
+	dstSS   ptrace.ScopeSpans
 	dst     ptrace.SpanSlice
 }
 
@@ -37,7 +39,7 @@ func (w *spanWriter) scopeSpans(key scopeKey, res pcommon.Resource, schemaURL st
 	ss := rs.ScopeSpans().AppendEmpty()
 	scope.Scope().CopyTo(ss.Scope())
 	ss.SetSchemaUrl(scope.SchemaUrl())
-	w.lastKey, w.dst = key, ss.Spans()
+	w.lastKey, w.dstRS, w.dstSS, w.dst = key, rs, ss, ss.Spans()
 	return w.dst, true
 }
 

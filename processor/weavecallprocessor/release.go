@@ -1,0 +1,79 @@
+package weavecallprocessor
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// taken is a trace taken out of the buffer for release. The costly part of
+// a release (derivation, encoding, annotation) runs outside the shard's
+// lock, so callers adding spans to the shard are not held up by it.
+type taken struct {
+	tb *traceBuffer
+	e  *releasedTrace
+}
+
+// take moves a trace from the buffer to the shard's releasing set and
+// counts it released. The shard's lock is held.
+func (p *weavecallProcessor) take(s *shard, tb *traceBuffer, reason string) taken {
+	s.unlink(tb)
+	e := &releasedTrace{id: tb.id, nodes: tb.nodes, bytes: tb.bytes}
+	s.releasing[tb.id] = e
+
+	ctx := context.Background()
+	n := int64(len(tb.nodes))
+	p.bufSpans.Add(-n)
+	p.bufBytes.Add(-tb.bytes)
+	p.tel.ProcessorWeavecallBufferedSpans.Add(ctx, -n)
+	p.tel.ProcessorWeavecallBufferedBytes.Add(ctx, -tb.bytes)
+	p.tel.ProcessorWeavecallBufferedTraces.Add(ctx, -1)
+	p.tel.ProcessorWeavecallTracesReleased.Add(ctx, 1, p.reason[reason])
+	return taken{tb: tb, e: e}
+}
+
+// releaseTaken derives and annotates taken traces with version v and
+// returns their spans; then, under the lock, files each in the cache of
+// released traces and joins the spans that came for it meanwhile as late
+// spans (returned too).
+func (p *weavecallProcessor) releaseTaken(s *shard, ts []taken, v uint64, now time.Time) ptrace.Traces {
+	out := ptrace.NewTraces()
+	if len(ts) == 0 {
+		return out
+	}
+	var annotated int64
+	for _, t := range ts {
+		tb, e := t.tb, t.e
+		e.out = make([]derived, len(tb.nodes))
+		deriveTrace(tb.nodes, e.out)
+		for i, sp := range tb.spans {
+			annotate(sp, &e.out[i], v)
+		}
+		snapshot(tb, e)
+		tb.w.td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
+		annotated += int64(len(tb.nodes))
+	}
+	p.tel.ProcessorWeavecallSpansAnnotated.Add(context.Background(), annotated)
+
+	late := newSpanWriter()
+	s.mu.Lock()
+	var lv uint64
+	for _, t := range ts {
+		e := t.e
+		delete(s.releasing, e.id)
+		if len(e.held) > 0 {
+			if lv == 0 {
+				lv = s.nextVersion(now)
+			}
+			e.bytes += p.joinLate(e, e.held, lv, &late)
+			e.held, e.heldW = nil, spanWriter{}
+		}
+		if s.cache.fits(e.bytes) {
+			s.cache.put(e)
+		}
+	}
+	s.mu.Unlock()
+	late.td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
+	return out
+}
