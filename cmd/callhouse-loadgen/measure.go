@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/callhouse/callhouse/internal/agentsim"
 )
 
 // result is what a run measured.
@@ -56,8 +58,8 @@ func measure(ctx context.Context, o options) (result, error) {
 	client := ptraceotlp.NewGRPCClient(conn)
 
 	// A project of its own, so counts see only this run's calls.
-	gen := newGenerator("bench-"+randomHex(4), o.spansPerTrace)
-	q := queries{db: o.database, project: gen.projectID()}
+	gen := agentsim.NewGenerator("bench", "bench-"+randomHex(4), o.spansPerTrace)
+	q := queries{db: o.database, project: gen.ProjectID()}
 	if err := q.check(); err != nil {
 		return r, err
 	}
@@ -101,7 +103,7 @@ func measure(ctx context.Context, o options) (result, error) {
 
 // send runs o.concurrency clients, each pacing its requests to its share of
 // o.rate, until o.duration passes. It returns the spans accepted and refused.
-func send(ctx context.Context, o options, client ptraceotlp.GRPCClient, gen *generator, probes chan<- probe) (sent, refused int64) {
+func send(ctx context.Context, o options, client ptraceotlp.GRPCClient, gen *agentsim.Generator, probes chan<- probe) (sent, refused int64) {
 	ctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	tracesPerRequest := o.batch / o.spansPerTrace
@@ -128,7 +130,7 @@ func send(ctx context.Context, o options, client ptraceotlp.GRPCClient, gen *gen
 				if ctx.Err() != nil {
 					return
 				}
-				req, rootID := gen.request(tracesPerRequest)
+				req, roots := gen.Request(tracesPerRequest)
 				now := time.Now()
 				isProbe := false
 				if np := nextProbe.Load(); now.UnixNano() >= np && nextProbe.CompareAndSwap(np, now.Add(probeEvery).UnixNano()) {
@@ -144,7 +146,7 @@ func send(ctx context.Context, o options, client ptraceotlp.GRPCClient, gen *gen
 				} else {
 					sentN.Add(int64(spansPerRequest))
 					if isProbe {
-						probes <- probe{id: rootID, sentAt: now}
+						probes <- probe{id: roots[0], sentAt: now}
 					}
 				}
 				next = next.Add(interval)

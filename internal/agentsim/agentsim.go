@@ -5,7 +5,8 @@
 // service (a cross-service parent), one failing tool call, custom summary
 // values (weave.summary.*) and a wandb.display_name. `make demo` sends it,
 // and the end-to-end tests send it and check the calls it becomes against
-// the Conversation it returns.
+// the Conversation it returns. Generator makes simpler synthetic agent
+// traces directly as pdata, for the load generator and volume tests.
 package agentsim
 
 import (

@@ -1,4 +1,4 @@
-package main
+package agentsim
 
 import (
 	"encoding/binary"
@@ -12,57 +12,56 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
-// generator builds OTLP requests of agent traces: an invoke_agent root and
-// children that alternate LLM calls (with token usage) and tool calls.
-type generator struct {
-	project       string
-	spansPerTrace int
-	traces        atomic.Uint64
+// Generator builds synthetic agent traces as pdata, fast, for load and
+// volume: an invoke_agent root and children that alternate LLM calls (with
+// token usage) and tool calls. It is safe for concurrent use.
+type Generator struct {
+	entity, project string
+	spansPerTrace   int
+	traces          atomic.Uint64
 }
 
-const benchEntity = "bench"
-
-func newGenerator(project string, spansPerTrace int) *generator {
-	return &generator{project: project, spansPerTrace: spansPerTrace}
+// NewGenerator makes traces of spansPerTrace spans (at least 1) for the
+// W&B entity and project.
+func NewGenerator(entity, project string, spansPerTrace int) *Generator {
+	return &Generator{entity: entity, project: project, spansPerTrace: max(1, spansPerTrace)}
 }
 
-// projectID is the Weave project of the generated calls.
-func (g *generator) projectID() string { return benchEntity + "/" + g.project }
+// ProjectID is the Weave project of the generated calls.
+func (g *Generator) ProjectID() string { return g.entity + "/" + g.project }
 
-var models = []string{"gpt-4o", "claude-sonnet-4-20250514"}
+var syntheticModels = []string{ModelGPT, ModelClaude}
 
-// request builds n traces that ended just now and returns the request and
-// the span id (hex) of its first trace's root.
-func (g *generator) request(n int) (ptraceotlp.ExportRequest, string) {
+// Request builds n traces that ended just now and returns them as an OTLP
+// request with the span ids (hex) of their roots.
+func (g *Generator) Request(n int) (ptraceotlp.ExportRequest, []string) {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	res := rs.Resource().Attributes()
-	res.PutStr("service.name", "callhouse-loadgen")
-	res.PutStr("wandb.entity", benchEntity)
+	res.PutStr("service.name", "callhouse-synthetic-agent")
+	res.PutStr("wandb.entity", g.entity)
 	res.PutStr("wandb.project", g.project)
 	ss := rs.ScopeSpans().AppendEmpty()
-	ss.Scope().SetName("callhouse-loadgen")
+	ss.Scope().SetName("callhouse-synthetic-agent")
 	spans := ss.Spans()
 	spans.EnsureCapacity(n * g.spansPerTrace)
 
 	end := time.Now()
-	var firstRoot string
+	roots := make([]string, 0, n)
 	for range n {
 		k := g.traces.Add(1)
 		tid := traceID()
 		rootID := spanID()
-		if firstRoot == "" {
-			firstRoot = rootID.String()
-		}
+		roots = append(roots, rootID.String())
 		step := 50 * time.Millisecond
 		start := end.Add(-time.Duration(g.spansPerTrace) * step)
 
 		root := spans.AppendEmpty()
-		fill(root, tid, rootID, pcommon.SpanID{}, "invoke_agent bench-agent", start, end)
+		fill(root, tid, rootID, pcommon.SpanID{}, "invoke_agent synthetic-agent", start, end)
 		a := root.Attributes()
 		a.PutStr("gen_ai.operation.name", "invoke_agent")
-		a.PutStr("gen_ai.agent.name", "bench-agent")
-		a.PutStr("gen_ai.conversation.id", fmt.Sprintf("bench-thread-%d", k%1000))
+		a.PutStr("gen_ai.agent.name", "synthetic-agent")
+		a.PutStr("gen_ai.conversation.id", fmt.Sprintf("synthetic-thread-%d", k%1000))
 		a.PutStr("input.value", "Plan a three-day trip to Lisbon.")
 		a.PutStr("output.value", "Day 1: Alfama. Day 2: Belém. Day 3: Sintra.")
 
@@ -70,7 +69,7 @@ func (g *generator) request(n int) (ptraceotlp.ExportRequest, string) {
 			s := spans.AppendEmpty()
 			cs := start.Add(time.Duration(c-1) * step)
 			if c%2 == 1 {
-				model := models[(c/2)%len(models)]
+				model := syntheticModels[(c/2)%len(syntheticModels)]
 				fill(s, tid, spanID(), rootID, "chat "+model, cs, cs.Add(step))
 				a := s.Attributes()
 				a.PutStr("gen_ai.operation.name", "chat")
@@ -88,7 +87,7 @@ func (g *generator) request(n int) (ptraceotlp.ExportRequest, string) {
 			}
 		}
 	}
-	return ptraceotlp.NewExportRequestFromTraces(td), firstRoot
+	return ptraceotlp.NewExportRequestFromTraces(td), roots
 }
 
 func fill(s ptrace.Span, tid pcommon.TraceID, id, parent pcommon.SpanID, name string, start, end time.Time) {
