@@ -91,6 +91,7 @@ type Summary struct {
 
 	Status       Status
 	LatencyMS    int64 // whole milliseconds; meaningless while Status is running
+	Unended      bool  // the span has no end time: latency_ms is null (whatever the status)
 	TraceName    string
 	StatusCounts StatusCounts
 }

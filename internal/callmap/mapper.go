@@ -297,6 +297,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	case c.EndedAt.IsZero():
 		c.Summary.Status = StatusRunning
 	}
+	c.Summary.Unended = c.EndedAt.IsZero()
 	if !c.EndedAt.IsZero() && c.EndedAt.After(c.StartedAt) {
 		c.Summary.LatencyMS = c.EndedAt.Sub(c.StartedAt).Milliseconds()
 	}

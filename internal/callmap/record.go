@@ -205,7 +205,7 @@ func (c *Call) ToRecord() Record {
 		CostUSD: c.CostUSD, HasCost: c.HasCost,
 		Version: c.Version,
 	}
-	if c.Summary.Status != StatusRunning {
+	if !c.Summary.latencyUnknown() {
 		r.LatencyMS = c.Summary.LatencyMS
 	}
 	bp := bufPool.Get().(*[]byte)
@@ -262,7 +262,7 @@ func (s *Summary) AppendJSON(b []byte) []byte {
 
 	b = append(appendKey(b, "weave"), '{')
 	b = appendKeyStr(b, "status", string(s.Status))
-	if s.Status == StatusRunning {
+	if s.latencyUnknown() {
 		b = append(appendKey(b, "latency_ms"), "null"...)
 	} else {
 		b = appendKeyInt(b, "latency_ms", s.LatencyMS)
@@ -279,6 +279,9 @@ func (s *Summary) AppendJSON(b []byte) []byte {
 	}
 	return append(b, '}', '}')
 }
+
+// latencyUnknown: the call has no end time (yet).
+func (s *Summary) latencyUnknown() bool { return s.Status == StatusRunning || s.Unended }
 
 // appendJSON appends the members of one summary.weave.costs entry.
 func (c *Cost) appendJSON(b []byte) []byte {
