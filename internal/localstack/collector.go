@@ -15,6 +15,9 @@ type Collector struct {
 	Binary string
 	// Config is the path of the configuration file.
 	Config string
+	// Overlays are further configuration files merged over Config, in order
+	// (maps merge key by key; lists are replaced).
+	Overlays []string
 	// Env is added to the parent's environment (the configs in config/ read
 	// their addresses from it).
 	Env []string
@@ -31,7 +34,11 @@ const CollectorStartTimeout = time.Minute
 
 // Start starts the collector and returns once its health check answers.
 func (c Collector) Start(ctx context.Context) (*Process, error) {
-	cmd := command(c.Binary, []string{"--config", c.Config}, c.Env, c.Out)
+	args := []string{"--config", c.Config}
+	for _, o := range c.Overlays {
+		args = append(args, "--config", o)
+	}
+	cmd := command(c.Binary, args, c.Env, c.Out)
 	return start(ctx, "collector", cmd, func(ctx context.Context) error {
 		return httpOK(ctx, "http://"+c.Health+"/", "")
 	}, CollectorStartTimeout)
