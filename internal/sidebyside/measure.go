@@ -54,6 +54,8 @@ type Result struct {
 	Retries int64
 	// Samples are the row counts seen while waiting.
 	Samples []Sample
+	// CPU is what each process used over Stored.
+	CPU CPU
 }
 
 // SpansPerSecond is the sustained rate: spans over the time from the first
@@ -84,8 +86,10 @@ func (r Result) SteadySpansPerSecond() float64 {
 
 // Harness runs collectors against one running ClickHouse.
 type Harness struct {
-	// ClickHouse is the running server both collectors write to.
-	ClickHouse localstack.ClickHouse
+	// ClickHouse is the running server both collectors write to, and
+	// ClickHousePID its process (whose CPU time is reported).
+	ClickHouse    localstack.ClickHouse
+	ClickHousePID int
 	// Conn counts the rows.
 	Conn driver.Conn
 	// Load is sent to each collector; Sender sends it.
@@ -168,6 +172,11 @@ func (h *Harness) Measure(ctx context.Context, c Collector) (Result, error) {
 	// A failed poll (the collector died, rows lost) ends the sending too.
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
+	clock := cpuClock{collector: proc.Pid(), clickhouse: h.ClickHousePID}
+	cpuStart, err := clock.read()
+	if err != nil {
+		return res, err
+	}
 	start := time.Now()
 	go func() {
 		s, err := h.poll(ctx, c, start, sendDone, proc.Done())
@@ -188,6 +197,11 @@ func (h *Harness) Measure(ctx context.Context, c Collector) (Result, error) {
 		return res, fmt.Errorf("%s: sending: %w (log: %s)", c.Name, sendErr, logPath)
 	}
 	res.Stored = p.samples[len(p.samples)-1].At
+	cpuEnd, err := clock.read()
+	if err != nil {
+		return res, err
+	}
+	res.CPU = cpuEnd.sub(cpuStart)
 
 	if c.Check != "" {
 		var n uint64

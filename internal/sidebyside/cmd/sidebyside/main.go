@@ -129,7 +129,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	defer conn.Close()
 
 	h := &sidebyside.Harness{
-		ClickHouse: ch, Conn: conn, Load: load,
+		ClickHouse: ch, ClickHousePID: server.Pid(), Conn: conn, Load: load,
 		Sender: sidebyside.Sender{Concurrency: o.concurrency, RetryFor: o.stall},
 		Poll:   o.poll, Stall: o.stall, LogDir: o.dir,
 	}
@@ -169,6 +169,11 @@ func printRun(w io.Writer, round int, r sidebyside.Result) {
 	}
 	fmt.Fprintf(w, "round %d  %-9s  accepted in %6s, stored in %6s: %7.0f spans/s (10%%→90%% of rows: %s; %d refused requests retried)\n",
 		round+1, r.Collector, r.Sent.Round(time.Millisecond), r.Stored.Round(time.Millisecond), r.SpansPerSecond(), steady, r.Retries)
+	perSpan := func(d time.Duration) string {
+		return fmt.Sprintf("%5.2fs = %4.1fµs/span", d.Seconds(), float64(d.Microseconds())/float64(r.Spans))
+	}
+	fmt.Fprintf(w, "         %-9s  CPU used meanwhile: collector %s, ClickHouse %s, load sender %.2fs\n",
+		"", perSpan(r.CPU.Collector), perSpan(r.CPU.ClickHouse), r.CPU.Sender.Seconds())
 }
 
 func printSummary(w io.Writer, ours, contrib []sidebyside.Result) {
