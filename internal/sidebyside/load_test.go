@@ -1,7 +1,6 @@
 package sidebyside
 
 import (
-	"context"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -12,24 +11,23 @@ import (
 // a distinct (trace, span) id whose parent is a span of the same trace.
 func TestNewLoad(t *testing.T) {
 	for _, tc := range []struct {
-		name            string
-		spans, perReq   int
-		wantMinRequests int
+		name                    string
+		spans, perReq, perTrace int
+		wantSpans, wantRequests int
 	}{
-		{name: "one span", spans: 1, perReq: 512, wantMinRequests: 1},
-		{name: "sdk batches", spans: 5000, perReq: 512, wantMinRequests: 5000 / (512 + 30)},
-		{name: "one trace per request", spans: 300, perReq: 1, wantMinRequests: 300 / 10},
+		{name: "one span", spans: 1, perReq: 512, perTrace: 5, wantSpans: 5, wantRequests: 1},
+		{name: "sdk batches", spans: 5000, perReq: 512, perTrace: 5, wantSpans: 5000, wantRequests: 10},
+		{name: "a partial last request", spans: 1100, perReq: 500, perTrace: 10, wantSpans: 1100, wantRequests: 3},
+		{name: "rounded up to whole traces", spans: 101, perReq: 500, perTrace: 10, wantSpans: 110, wantRequests: 1},
+		{name: "one trace per request", spans: 300, perReq: 1, perTrace: 7, wantSpans: 301, wantRequests: 43},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := NewLoad(context.Background(), tc.spans, tc.perReq)
+			l, err := NewLoad(tc.spans, tc.perReq, tc.perTrace)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l.Spans() < tc.spans {
-				t.Fatalf("Spans() = %d, want at least %d", l.Spans(), tc.spans)
-			}
-			if l.Requests() < tc.wantMinRequests {
-				t.Errorf("Requests() = %d, want at least %d", l.Requests(), tc.wantMinRequests)
+			if l.Spans() != tc.wantSpans || l.Requests() != tc.wantRequests {
+				t.Fatalf("%d spans in %d requests, want %d in %d", l.Spans(), l.Requests(), tc.wantSpans, tc.wantRequests)
 			}
 			type key struct {
 				trace pcommon.TraceID
@@ -41,8 +39,8 @@ func TestNewLoad(t *testing.T) {
 			for i, req := range l.requests {
 				n := req.Traces().SpanCount()
 				total += n
-				if i < len(l.requests)-1 && n < tc.perReq {
-					t.Errorf("request %d holds %d spans, want at least %d", i, n, tc.perReq)
+				if n%tc.perTrace != 0 || (i < len(l.requests)-1 && n < tc.perReq/tc.perTrace*tc.perTrace) {
+					t.Errorf("request %d holds %d spans, want whole traces of %d, about %d", i, n, tc.perTrace, tc.perReq)
 				}
 				for _, rs := range req.Traces().ResourceSpans().All() {
 					if _, ok := rs.Resource().Attributes().Get("service.name"); !ok {
@@ -75,9 +73,9 @@ func TestNewLoad(t *testing.T) {
 }
 
 func TestNewLoadRefusesNonPositive(t *testing.T) {
-	for _, tc := range []struct{ spans, perReq int }{{0, 512}, {100, 0}, {-1, -1}} {
-		if _, err := NewLoad(context.Background(), tc.spans, tc.perReq); err == nil {
-			t.Errorf("NewLoad(%d, %d): no error", tc.spans, tc.perReq)
+	for _, tc := range []struct{ spans, perReq, perTrace int }{{0, 512, 5}, {100, 0, 5}, {100, 512, 0}, {-1, -1, -1}} {
+		if _, err := NewLoad(tc.spans, tc.perReq, tc.perTrace); err == nil {
+			t.Errorf("NewLoad(%d, %d, %d): no error", tc.spans, tc.perReq, tc.perTrace)
 		}
 	}
 }

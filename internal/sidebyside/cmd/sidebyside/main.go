@@ -35,11 +35,12 @@ const (
 )
 
 type options struct {
-	launcher, dir                     string
-	callhouse, callhouseConfig        string
-	contrib, contribConfig            string
-	spans, batch, concurrency, rounds int
-	poll, stall                       time.Duration
+	launcher, dir              string
+	callhouse, callhouseConfig string
+	contrib, contribConfig     string
+	spans, batch, perTrace     int
+	concurrency, rounds        int
+	poll, stall                time.Duration
 }
 
 func (o options) validate() error {
@@ -47,8 +48,11 @@ func (o options) validate() error {
 	if o.spans < 1 || o.spans > maxSpans {
 		errs = append(errs, fmt.Errorf("-spans %d is not in 1..%d", o.spans, maxSpans))
 	}
-	if o.batch < 1 || o.batch > 10_000 {
-		errs = append(errs, fmt.Errorf("-batch %d is not in 1..10000", o.batch))
+	if o.perTrace < 2 || o.perTrace > 100 {
+		errs = append(errs, fmt.Errorf("-spans-per-trace %d is not in 2..100", o.perTrace))
+	}
+	if o.batch < o.perTrace || o.batch > 10_000 {
+		errs = append(errs, fmt.Errorf("-batch %d is not in %d..10000", o.batch, o.perTrace))
 	}
 	if o.concurrency < 1 || o.concurrency > maxConcurrency {
 		errs = append(errs, fmt.Errorf("-concurrency %d is not in 1..%d", o.concurrency, maxConcurrency))
@@ -72,6 +76,7 @@ func main() {
 	flag.StringVar(&o.contribConfig, "contrib-config", "internal/sidebyside/config/contrib.yaml", "reference collector configuration")
 	flag.IntVar(&o.spans, "spans", 200_000, "spans sent to each collector (whole traces, so a few more)")
 	flag.IntVar(&o.batch, "batch", 512, "spans per OTLP request (the SDK batch span processor's default)")
+	flag.IntVar(&o.perTrace, "spans-per-trace", 5, "spans per trace: an invoke_agent root over LLM and tool calls")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "OTLP requests in flight")
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds; the order of the collectors alternates, the median is reported")
 	flag.DurationVar(&o.poll, "poll", 50*time.Millisecond, "how often rows are counted")
@@ -90,7 +95,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	load, err := sidebyside.NewLoad(ctx, o.spans, o.batch)
+	load, err := sidebyside.NewLoad(o.spans, o.batch, o.perTrace)
 	if err != nil {
 		return fmt.Errorf("building the load: %w", err)
 	}
@@ -138,8 +143,8 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	ours := sidebyside.Collector{Name: "callhouse", Binary: o.callhouse, Config: o.callhouseConfig,
 		Database: "weave", Table: "call_versions", Check: "calls"}
 
-	fmt.Fprintf(out, "load: %d spans of agent traces in %d OTLP/gRPC requests, %d in flight, as fast as accepted\n\n",
-		load.Spans(), load.Requests(), o.concurrency)
+	fmt.Fprintf(out, "load: %d spans of agent traces (%d spans each) in %d OTLP/gRPC requests, %d in flight, as fast as accepted\n\n",
+		load.Spans(), o.perTrace, load.Requests(), o.concurrency)
 	results := map[string][]sidebyside.Result{}
 	for round := range o.rounds {
 		order := []sidebyside.Collector{contrib, ours}
