@@ -227,7 +227,8 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 	}
 	now := p.now()
 	batch := p.batchSeq.Add(1)
-	buckets := make([][]arrival, len(p.shards))
+	arrivals := make([]arrival, 0, td.SpanCount())
+	byShard := make([][]int32, len(p.shards)) // indexes into arrivals
 	pass := newSpanWriter() // spans that cannot be mapped go on as they are
 	failed := int64(0)
 	ordinal := int32(0)
@@ -250,7 +251,8 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 				}
 				b := int64(p.sizer.SpanSize(sp) + callOverhead + len(c.Inputs) + len(c.Output) + len(c.Attributes) + len(c.Summary.Custom))
 				sh := shardOf(sp.TraceID(), len(p.shards))
-				buckets[sh] = append(buckets[sh], arrival{key: key, rs: rs, ss: ss, span: sp, call: c, bytes: b})
+				byShard[sh] = append(byShard[sh], int32(len(arrivals)))
+				arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, span: sp, call: c, bytes: b})
 			}
 		}
 	}
@@ -258,9 +260,9 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 		p.tel.ProcessorWeavecallMappingFailures.Add(ctx, failed)
 	}
 	late := newSpanWriter()
-	for sh, arr := range buckets {
-		if len(arr) > 0 {
-			p.place(p.shards[sh], arr, now, &late)
+	for sh, idx := range byShard {
+		if len(idx) > 0 {
+			p.place(p.shards[sh], arrivals, idx, now, &late)
 		}
 	}
 	pass.td.ResourceSpans().MoveAndAppendTo(late.td.ResourceSpans())
@@ -268,16 +270,16 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 	return errors.Join(err, p.enforceLimits(ctx, now))
 }
 
-// place buffers a shard's share of a batch; spans of traces released
+// place buffers a shard's share of a batch (arrivals[idx...]); spans of traces released
 // already and still cached are handled as late spans, written to late.
-func (p *weavecallProcessor) place(s *shard, arr []arrival, now time.Time, late *spanWriter) {
+func (p *weavecallProcessor) place(s *shard, arrivals []arrival, idx []int32, now time.Time, late *spanWriter) {
 	var lateOf map[*releasedTrace][]*arrival
 	var lateOrder []*releasedTrace
 	var spans, bytes, traces int64
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range arr {
-		a := &arr[i]
+	for _, i := range idx {
+		a := &arrivals[i]
 		tid := a.span.TraceID()
 		tb := s.traces[tid]
 		if tb == nil {

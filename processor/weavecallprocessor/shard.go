@@ -94,7 +94,11 @@ func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
 
 // start begins buffering a new trace.
 func (s *shard) start(id pcommon.TraceID, now time.Time) *traceBuffer {
-	tb := &traceBuffer{id: id, w: newSpanWriter(), first: now, last: now}
+	tb := &traceBuffer{
+		id: id, w: newSpanWriter(), first: now, last: now,
+		// room for a typical agent turn without regrowing
+		nodes: make([]node, 0, 8), spans: make([]ptrace.Span, 0, 8), sources: make([]int32, 0, 8),
+	}
 	tb.byAge = s.byAge.PushBack(tb)
 	s.traces[id] = tb
 	return tb
