@@ -199,7 +199,7 @@ func BenchmarkDerive(b *testing.B) {
 	for i := range nodes {
 		s := ss.Spans().At(i)
 		c, _ := p.mapSpan(rs.Resource(), ss.Scope(), s)
-		nodes[i] = node{id: s.SpanID(), parent: s.ParentSpanID(), start: s.StartTimestamp(), call: c}
+		nodes[i] = newNode(s, c)
 	}
 	out := make([]derived, len(nodes))
 	b.ReportAllocs()

@@ -2,6 +2,7 @@ package weavecallprocessor
 
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/callhouse/callhouse/internal/callmap"
 )
@@ -12,7 +13,34 @@ import (
 type node struct {
 	id, parent pcommon.SpanID
 	start      pcommon.Timestamp
-	call       callmap.Call
+	// remoteParent: the span says its parent lives in another process
+	// (OTLP span flags), so it is the root of its service's part even
+	// though its parent will never arrive.
+	remoteParent bool
+	call         callmap.Call
+}
+
+// OTLP span flags telling whether the parent is remote (bits 8 and 9).
+const (
+	flagHasIsRemote = 0x100
+	flagIsRemote    = 0x200
+)
+
+// newNode makes the node of a span.
+func newNode(sp ptrace.Span, c callmap.Call) node {
+	f := sp.Flags()
+	return node{
+		id: sp.SpanID(), parent: sp.ParentSpanID(), start: sp.StartTimestamp(),
+		remoteParent: f&flagHasIsRemote != 0 && f&flagIsRemote != 0,
+		call:         c,
+	}
+}
+
+// isLocalRoot reports a span that has no parent, or only a remote one:
+// once it has ended, its process's part of the trace is complete.
+func isLocalRoot(sp ptrace.Span) bool {
+	f := sp.Flags()
+	return sp.ParentSpanID().IsEmpty() || (f&flagHasIsRemote != 0 && f&flagIsRemote != 0)
 }
 
 // derived is the outcome of deriveTrace for one node.
@@ -34,7 +62,8 @@ type derived struct {
 //   - a thread id seen in the trace is given to every call without one;
 //   - turn id, for calls with a thread id: the nearest ancestor-or-self
 //     marked IsTurn, else the root of the call's tree; none while that
-//     root is an orphan (its parent has not been seen).
+//     root is an orphan (its parent has not been seen), unless its parent
+//     is remote (span flags), which makes it the root of this part.
 //
 // Duplicate span ids: the last node with an id wins its place in the tree;
 // earlier ones keep their own per-span figures and are marked superseded.
@@ -179,7 +208,9 @@ func deriveTrace(nodes []node, out []derived) {
 		}
 	}
 
-	thread := traceThread(nodes, out, func(i int) bool { return parent[i] < 0 && flags[i]&orphan == 0 })
+	thread := traceThread(nodes, out, func(i int) bool {
+		return parent[i] < 0 && (flags[i]&orphan == 0 || nodes[i].remoteParent)
+	})
 	if thread == "" {
 		return
 	}
@@ -191,7 +222,7 @@ func deriveTrace(nodes []node, out []derived) {
 			return c.ID
 		case parent[i] >= 0:
 			return turn[parent[i]]
-		case flags[i]&orphan != 0:
+		case flags[i]&orphan != 0 && !nodes[i].remoteParent:
 			return ""
 		default:
 			return c.ID

@@ -32,6 +32,7 @@ type nb struct {
 	cost       float64
 	thread     string
 	isTurn     bool
+	remote     bool // the parent is in another process
 }
 
 func (b nb) node() node {
@@ -52,7 +53,7 @@ func (b nb) node() node {
 			c.CostUSD, c.HasCost = b.cost, true
 		}
 	}
-	return node{id: id, parent: parent, start: pcommon.Timestamp(b.start), call: c}
+	return node{id: id, parent: parent, start: pcommon.Timestamp(b.start), remoteParent: b.remote, call: c}
 }
 
 // want is what a test checks of one derived call, by node name.
@@ -167,6 +168,17 @@ func TestDeriveTrace(t *testing.T) {
 				0: {status: callmap.StatusDescendantError, counts: callmap.StatusCounts{Success: 1, Error: 1}, thread: "t"},
 				1: {status: callmap.StatusError, counts: callmap.StatusCounts{Error: 1}, thread: "t"},
 				2: {status: ok, counts: s1, thread: "t"},
+			},
+		},
+		{
+			name: "a span whose parent is remote is the root of its part: it gives the turn id",
+			nodes: []nb{
+				{id: "local", parent: "upstream", remote: true, start: 1},
+				{id: "llm", parent: "local", start: 2, thread: "t"},
+			},
+			want: map[int]want{
+				0: {status: ok, counts: callmap.StatusCounts{Success: 2}, thread: "t", turn: "local"},
+				1: {status: ok, counts: s1, thread: "t", turn: "local"},
 			},
 		},
 		{

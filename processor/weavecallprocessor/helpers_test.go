@@ -108,6 +108,7 @@ type sp struct {
 	in, out           int64
 	thread            string
 	isTurn            bool
+	remote            bool // the parent is in another process (span flags)
 }
 
 func traceID(name string) pcommon.TraceID {
@@ -160,6 +161,9 @@ func fillSpan(span ptrace.Span, s sp) {
 	}
 	span.SetName(name)
 	span.SetKind(ptrace.SpanKindInternal)
+	if s.remote {
+		span.SetFlags(flagHasIsRemote | flagIsRemote)
+	}
 	span.SetStartTimestamp(pcommon.NewTimestampFromTime(testEpoch.Add(time.Duration(s.start) * time.Millisecond)))
 	if s.end >= 0 {
 		end := max(s.end, s.start+1)

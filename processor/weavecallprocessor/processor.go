@@ -334,7 +334,7 @@ func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64
 		}
 		sp := late.move(a.key, a.rs, a.ss, a.span)
 		moved[i] = sp
-		e.nodes = append(e.nodes, node{id: sp.SpanID(), parent: sp.ParentSpanID(), start: sp.StartTimestamp(), call: a.call})
+		e.nodes = append(e.nodes, newNode(sp, a.call))
 		e.skel = append(e.skel, skeletonOf(sp, int32(len(e.sources)-1)))
 		bytes += a.bytes
 	}

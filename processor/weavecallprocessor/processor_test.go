@@ -140,6 +140,19 @@ func TestOrphansReleasedAtMaxWait(t *testing.T) {
 	}, metricdatatest.IgnoreTimestamp())
 }
 
+func TestRemoteParentCountsAsRoot(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.consume(
+		sp{id: "server", parent: "browser", remote: true, start: 0, end: 10},
+		sp{id: "llm", parent: "server", start: 1, end: 5, thread: "conv"},
+	))
+	h.advance(time.Second)
+	require.Equal(t, 2, h.sink.SpanCount(), "released after the idle window, not max_wait")
+	calls := h.latest()
+	assert.Equal(t, hexID("server"), calls["llm"].TurnID)
+	assert.Equal(t, hexID("browser"), calls["server"].ParentID)
+}
+
 func TestRunningSpans(t *testing.T) {
 	h := newHarness(t, testConfig())
 	require.NoError(t, h.consume(

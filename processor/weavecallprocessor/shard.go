@@ -37,7 +37,6 @@ type traceBuffer struct {
 	sources   []int32       // index of the ResourceSpans of w.td holding spans[i]
 	first     time.Time     // arrival of the first span
 	last      time.Time     // arrival of the latest span
-	rootEnded bool
 	bytes     int64
 	byAge     *list.Element
 	idle      *list.Element
@@ -78,7 +77,7 @@ func versionAfter(last uint64, now time.Time) uint64 {
 // add places a span in its buffered trace, starting one if needed.
 func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
 	moved := tb.w.move(a.key, a.rs, a.ss, a.span)
-	tb.nodes = append(tb.nodes, node{id: moved.SpanID(), parent: moved.ParentSpanID(), start: moved.StartTimestamp(), call: a.call})
+	tb.nodes = append(tb.nodes, newNode(moved, a.call))
 	tb.spans = append(tb.spans, moved)
 	tb.sources = append(tb.sources, int32(tb.w.resourceCount()-1))
 	tb.bytes += a.bytes
@@ -86,8 +85,7 @@ func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
 	switch {
 	case tb.idle != nil:
 		s.idle.MoveToBack(tb.idle)
-	case moved.ParentSpanID().IsEmpty() && moved.EndTimestamp() != 0:
-		tb.rootEnded = true
+	case isLocalRoot(moved) && moved.EndTimestamp() != 0: // the root ended: idle from now on
 		tb.idle = s.idle.PushBack(tb)
 	}
 }
