@@ -34,6 +34,13 @@ $(TOOLS_DIR)/mdatagen:
 generate: $(TOOLS_DIR)/mdatagen
 	PATH=$(TOOLS_DIR):$$PATH $(GO) generate ./...
 
+## fixtures: regenerate testdata/<producer>-<case>.otlp.json by running the real instrumentation
+## libraries (Vercel AI SDK, OpenInference, Traceloop) from testdata/producers; needs Node 20+ and npm.
+## New ids and timestamps each run: refresh the mapping goldens afterwards (-update).
+.PHONY: fixtures
+fixtures:
+	cd testdata/producers && npm ci --no-audit --no-fund && npm run generate
+
 ## collector: build the callhouse collector distribution with OCB (build/otelcol-callhouse/).
 OCB_VERSION := v0.164.0
 OCB := $(TOOLS_DIR)/builder
