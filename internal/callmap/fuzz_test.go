@@ -1,0 +1,44 @@
+package callmap
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// FuzzMap feeds arbitrary OTLP JSON through Map and ToRecord: no panic, and
+// every JSON field valid JSON and valid UTF-8. The seed corpus is every
+// fixture in ../../testdata plus testdata/fuzz/FuzzMap.
+func FuzzMap(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(fixturesDir, "*.otlp.json"))
+	for _, file := range files {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(data)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.MaxValueBytes = minValueBytes // cut often
+	m := NewMapperWithPrices(cfg, nil)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(data)
+		if err != nil {
+			return
+		}
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					c := m.Map(rs.Resource(), ss.Scope(), span)
+					checkValidJSON(t, &c)
+					if _, err := c.MarshalJSON(); err != nil {
+						t.Fatal(err)
+					}
+					if c.Summary.Status == StatusError && c.Exception == "" {
+						t.Fatal("error without exception text")
+					}
+				}
+			}
+		}
+	})
+}
