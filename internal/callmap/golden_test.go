@@ -3,6 +3,7 @@ package callmap
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,7 +70,31 @@ func TestGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(golden)
 			require.NoError(t, err, "no golden file; run go test ./internal/callmap -update")
-			require.Equal(t, string(want), string(got), "mapping changed; review and run go test ./internal/callmap -update")
+			if d := firstDiff(string(want), string(got)); d != "" {
+				t.Fatalf("mapping changed; review and run go test ./internal/callmap -update\n%s", d)
+			}
 		})
 	}
+}
+
+// firstDiff shows the first differing line of two texts with some context.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		if i < len(w) && i < len(g) && w[i] == g[i] {
+			continue
+		}
+		var b strings.Builder
+		for j := max(0, i-3); j < i; j++ {
+			fmt.Fprintf(&b, "  %d   %s\n", j+1, w[j])
+		}
+		if i < len(w) {
+			fmt.Fprintf(&b, "  %d - %s\n", i+1, w[i])
+		}
+		if i < len(g) {
+			fmt.Fprintf(&b, "  %d + %s\n", i+1, g[i])
+		}
+		return b.String()
+	}
+	return ""
 }

@@ -66,6 +66,7 @@ const (
 	sIn4 // llm.usage.prompt_tokens
 	sIn5 // ai.usage.inputTokens
 	sIn6 // ai.usage.promptTokens
+	sIn7 // ai.usage.tokens (embeddings)
 	sOut1
 	sOut2
 	sOut3
@@ -110,7 +111,7 @@ var (
 	providerSlots  = [...]slot{sProviderName, sGenAISystem, sLLMProvider, sLLMSystem, sAIProvider}
 	displaySlots   = [...]slot{sDisplayName, sToolName1, sToolName2, sToolName3, sAgentName1, sAgentName2}
 	threadSlots    = [...]slot{sThread1, sThread2, sThread3, sThread4, sThread5, sThread6, sThread7}
-	inSlots        = [...]slot{sIn1, sIn2, sIn3, sIn4, sIn5, sIn6}
+	inSlots        = [...]slot{sIn1, sIn2, sIn3, sIn4, sIn5, sIn6, sIn7}
 	outSlots       = [...]slot{sOut1, sOut2, sOut3, sOut4, sOut5, sOut6}
 	totalSlots     = [...]slot{sTotal1, sTotal2, sTotal3, sTotal4}
 	cacheReadSlots = [...]slot{sCacheRead1, sCacheRead2, sCacheRead3, sCacheRead4}
@@ -171,6 +172,8 @@ var inputConventions = [...]convention{
 	{key: keyInputMessages, event: eventDetails},
 	{key: "ai.toolCall.args"},
 	{key: "gen_ai.tool.call.arguments"},
+	{key: "ai.value"},
+	{key: "ai.values"},
 	{key: "input"},
 	{key: "inputs"},
 }
@@ -191,6 +194,8 @@ var outputConventions = [...]convention{
 	{key: keyOutputMessages, event: eventDetails},
 	{key: "ai.toolCall.result"},
 	{key: "gen_ai.tool.call.result"},
+	{key: "ai.embedding"},
+	{key: "ai.embeddings"},
 	{key: "output"},
 	{key: "outputs"},
 }
@@ -264,6 +269,7 @@ var exactKeys = func() map[string]keyRole {
 		"llm.usage.prompt_tokens":        {slot: sIn4},
 		"ai.usage.inputTokens":           {slot: sIn5},
 		"ai.usage.promptTokens":          {slot: sIn6},
+		"ai.usage.tokens":                {slot: sIn7},
 		"gen_ai.usage.output_tokens":     {slot: sOut1},
 		"gen_ai.usage.completion_tokens": {slot: sOut2},
 		"llm.token_count.completion":     {slot: sOut3},

@@ -322,6 +322,10 @@ func TestInputsAndOutput(t *testing.T) {
 			a.PutStr("ai.toolCall.args", `{"a":1}`)
 			a.PutStr("ai.toolCall.result", `{"r":2}`)
 		}), `{"ai.toolCall.args":{"a":1}}`, `{"ai.toolCall.result":{"r":2}}`},
+		{"AI SDK embeddings", attrs(func(a pcommon.Map) {
+			a.PutStr("ai.value", `"text"`)
+			a.PutStr("ai.embedding", `[0.5,0.25]`)
+		}), `{"ai.value":"\"text\""}`, `{"ai.embedding":[0.5,0.25]}`},
 		{"plain input and outputs", attrs(func(a pcommon.Map) {
 			a.PutStr("input", "in")
 			a.PutStr("outputs", "out")
@@ -578,6 +582,7 @@ func TestUsage(t *testing.T) {
 		{"Traceloop total", kvs{"gen_ai.usage.prompt_tokens": 1, "llm.usage.total_tokens": 9}, Usage{Requests: 1, InputTokens: 1, TotalTokens: 9}},
 		{"AI SDK 4", kvs{"ai.usage.promptTokens": 8, "ai.usage.completionTokens": 2}, Usage{Requests: 1, InputTokens: 8, OutputTokens: 2, TotalTokens: 10}},
 		{"AI SDK 5", kvs{"ai.usage.inputTokens": 8, "ai.usage.outputTokens": 2, "ai.usage.totalTokens": 10, "ai.usage.reasoningTokens": 1, "ai.usage.cachedInputTokens": 3}, Usage{Requests: 1, InputTokens: 8, OutputTokens: 2, TotalTokens: 10, ReasoningTokens: 1, CacheReadInputTokens: 3}},
+		{"AI SDK embedding tokens", kvs{"ai.usage.tokens": 3}, Usage{Requests: 1, InputTokens: 3, TotalTokens: 3}},
 		{"zero counts are usage", kvs{"gen_ai.usage.input_tokens": 0, "gen_ai.usage.output_tokens": 0}, Usage{Requests: 1}},
 		{"counts as strings and integral doubles", kvs{"gen_ai.usage.input_tokens": "12", "gen_ai.usage.output_tokens": 3.0}, Usage{Requests: 1, InputTokens: 12, OutputTokens: 3, TotalTokens: 15}},
 		{"negative or fractional counts are not counts", kvs{"gen_ai.usage.input_tokens": -1, "gen_ai.usage.prompt_tokens": 2.5, "llm.token_count.prompt": 4}, Usage{Requests: 1, InputTokens: 4, TotalTokens: 4}},
