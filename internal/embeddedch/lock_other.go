@@ -1,0 +1,7 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package embeddedch
+
+// lockFile is a no-op where flock is unavailable: concurrent fetches then
+// download twice, and the atomic rename still leaves one whole file.
+func lockFile(string) (func(), error) { return func() {}, nil }
