@@ -36,7 +36,7 @@ generate: $(TOOLS_DIR)/mdatagen
 
 ## fixtures: regenerate testdata/<producer>-<case>.otlp.json by running the real instrumentation
 ## libraries (Vercel AI SDK, OpenInference, Traceloop) from testdata/producers; needs Node 20+ and npm.
-## New ids and timestamps each run: refresh the mapping goldens afterwards (-update).
+## New ids and timestamps each run: refresh the goldens afterwards (see testdata/producers/README.md).
 .PHONY: fixtures
 fixtures:
 	cd testdata/producers && npm ci --no-audit --no-fund && npm run generate
