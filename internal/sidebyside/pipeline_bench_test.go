@@ -1,0 +1,179 @@
+package sidebyside
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
+	"github.com/callhouse/callhouse/internal/agentsim"
+	"github.com/callhouse/callhouse/internal/localstack"
+	"github.com/callhouse/callhouse/processor/weavecallprocessor"
+)
+
+// envLauncher names the clickhouse-embedded launcher for the benchmark;
+// by default the one `make clickhouse` builds.
+const envLauncher = "CALLHOUSE_CLICKHOUSE_LAUNCHER"
+
+var benchServer struct {
+	once sync.Once
+	addr string
+	proc *localstack.Process
+	err  error
+}
+
+// benchClickHouse starts one embedded ClickHouse for the test binary (it is
+// stopped by TestMain) and returns its native address.
+func benchClickHouse(b *testing.B) string {
+	benchServer.once.Do(func() {
+		launcher := os.Getenv(envLauncher)
+		if launcher == "" {
+			launcher = filepath.Join("..", "..", "build", "clickhouse-embedded")
+		}
+		if _, err := os.Stat(launcher); err != nil {
+			benchServer.err = fmt.Errorf("no ClickHouse launcher (run `make clickhouse` or set %s): %w", envLauncher, err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "sidebyside-bench-")
+		if err != nil {
+			benchServer.err = err
+			return
+		}
+		tcp, err1 := localstack.FreePort()
+		httpPort, err2 := localstack.FreePort()
+		if err1 != nil || err2 != nil {
+			benchServer.err = fmt.Errorf("free ports: %v %v", err1, err2)
+			return
+		}
+		ch := localstack.ClickHouse{Launcher: launcher, Path: dir, TCPPort: tcp, HTTPPort: httpPort, Out: os.Stderr}
+		benchServer.proc, benchServer.err = ch.Start(context.Background())
+		benchServer.addr = ch.NativeAddr()
+	})
+	if benchServer.err != nil {
+		b.Fatal(benchServer.err)
+	}
+	return benchServer.addr
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchServer.proc != nil {
+		_ = benchServer.proc.Stop(stopTimeout)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkPipeline runs our pipeline after the receiver in this process —
+// the weaveclickhouse exporter alone (it maps the spans itself) and behind
+// the weavecall processor — into an embedded ClickHouse (a process of its
+// own, so its CPU is not counted). One op is one request of 100 spans of
+// agentsim's synthetic traces; the time runs until every span is a row.
+// cpu-ns/span is this process's CPU per span, the figure to compare with
+// the collectors' CPU per span that cmd/sidebyside prints; run with
+// -cpuprofile to see where it goes.
+func BenchmarkPipeline(b *testing.B) {
+	addr := benchClickHouse(b)
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	for _, withProcessor := range []bool{false, true} {
+		name := "exporter"
+		if withProcessor {
+			name = "weavecall+exporter"
+		}
+		b.Run(name, func(b *testing.B) { benchPipeline(b, conn, addr, withProcessor) })
+	}
+}
+
+const benchTracesPerRequest = 20 // of 5 spans
+
+func benchPipeline(b *testing.B, conn driver.Conn, addr string, withProcessor bool) {
+	ctx := context.Background()
+	db := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	defer func() { _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"` SYNC") }()
+
+	ef := weaveclickhouseexporter.NewFactory()
+	ecfg := ef.CreateDefaultConfig().(*weaveclickhouseexporter.Config)
+	ecfg.Endpoint = "tcp://" + addr
+	ecfg.Database = db
+	// A full queue waits instead of refusing: the benchmark sends faster
+	// than any receiver would.
+	ecfg.QueueConfig.Get().BlockOnOverflow = true
+	exp, err := ef.CreateTraces(ctx, exportertest.NewNopSettings(ef.Type()), ecfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	components := []component.Component{exp}
+	var next consumer.Traces = exp
+	if withProcessor {
+		pf := weavecallprocessor.NewFactory()
+		pcfg := pf.CreateDefaultConfig().(*weavecallprocessor.Config)
+		pcfg.IdleTimeout = 0 // released as soon as the sweeper sees the ended root
+		p, err := pf.CreateTraces(ctx, processortest.NewNopSettings(pf.Type()), pcfg, exp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		components = append(components, p)
+		next = p
+	}
+	for _, c := range components {
+		if err := c.Start(ctx, componenttest.NewNopHost()); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	gen := agentsim.NewGenerator(agentsim.Entity, agentsim.Project, 5)
+	sent := 0
+	cpu0 := processCPU()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		req, _ := gen.Request(benchTracesPerRequest)
+		sent += req.Traces().SpanCount()
+		if err := next.ConsumeTraces(ctx, req.Traces()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Shut down from the front: the processor releases what it holds, the
+	// exporter drains its queue.
+	for i := len(components) - 1; i >= 0; i-- {
+		if err := components[i].Shutdown(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var rows uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.`call_versions`").Scan(&rows); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	cpu := processCPU() - cpu0
+	if rows != uint64(sent) {
+		b.Fatalf("%d rows for %d spans sent", rows, sent)
+	}
+	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "spans/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(sent), "cpu-ns/span")
+}
+
+// processCPU is the CPU time (user + system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
