@@ -113,32 +113,34 @@ WHERE deleted_at IS NULL;
 -- traces: one row per trace. The root is the call without a parent (the
 -- earliest call when the root has not arrived). Status follows the Weave
 -- order: the root failed › still running › a descendant failed › success.
+-- Columns are read as c.<name> because output aliases of the same name
+-- shadow them.
 CREATE OR REPLACE VIEW `obs`.`w_traces` ON CLUSTER `prod-eu.1` AS
 SELECT
-    project_id,
-    trace_id,
-    if(countIf(parent_id IS NULL) > 0, argMinIf(id, started_at, parent_id IS NULL), argMin(id, started_at)) AS root_id,
-    if(countIf(parent_id IS NULL) > 0, argMinIf(op_name, started_at, parent_id IS NULL), argMin(op_name, started_at)) AS root_op_name,
-    if(countIf(parent_id IS NULL) > 0, argMinIf(op_safe_name, started_at, parent_id IS NULL), argMin(op_safe_name, started_at)) AS root_op_safe_name,
-    if(countIf(parent_id IS NULL) > 0, argMinIf(display_name, started_at, parent_id IS NULL), argMin(display_name, started_at)) AS root_display_name,
-    min(started_at) AS started_at,
-    if(countIf(ended_at IS NULL) > 0, NULL, max(ended_at)) AS ended_at,
-    dateDiff('millisecond', min(started_at), if(countIf(ended_at IS NULL) > 0, NULL, max(ended_at))) AS duration_ms,
+    c.project_id AS project_id,
+    c.trace_id AS trace_id,
+    if(countIf(c.parent_id IS NULL) > 0, argMinIf(c.id, c.started_at, c.parent_id IS NULL), argMin(c.id, c.started_at)) AS root_id,
+    if(countIf(c.parent_id IS NULL) > 0, argMinIf(c.op_name, c.started_at, c.parent_id IS NULL), argMin(c.op_name, c.started_at)) AS root_op_name,
+    if(countIf(c.parent_id IS NULL) > 0, argMinIf(c.op_safe_name, c.started_at, c.parent_id IS NULL), argMin(c.op_safe_name, c.started_at)) AS root_op_safe_name,
+    if(countIf(c.parent_id IS NULL) > 0, argMinIf(c.display_name, c.started_at, c.parent_id IS NULL), argMin(c.display_name, c.started_at)) AS root_display_name,
+    min(c.started_at) AS started_at,
+    if(countIf(c.ended_at IS NULL) > 0, NULL, max(c.ended_at)) AS ended_at,
+    dateDiff('millisecond', started_at, ended_at) AS duration_ms,
     count() AS calls,
-    countIf(status = 'error') AS errors,
-    sum(input_tokens) AS input_tokens,
-    sum(output_tokens) AS output_tokens,
-    sum(total_tokens) AS total_tokens,
-    sum(cost_usd) AS cost_usd,
+    countIf(c.status = 'error') AS errors,
+    sum(c.input_tokens) AS input_tokens,
+    sum(c.output_tokens) AS output_tokens,
+    sum(c.total_tokens) AS total_tokens,
+    sum(c.cost_usd) AS cost_usd,
     multiIf(
-        countIf(status = 'error' AND parent_id IS NULL) > 0, 'error',
-        countIf(ended_at IS NULL) > 0, 'running',
-        countIf(status = 'error') > 0, 'descendant_error',
+        countIf(c.status = 'error' AND c.parent_id IS NULL) > 0, 'error',
+        countIf(c.ended_at IS NULL) > 0, 'running',
+        errors > 0, 'descendant_error',
         'success') AS status,
-    any(thread_id) AS thread_id,
-    any(wb_user_id) AS wb_user_id
-FROM `obs`.`w_calls`
-GROUP BY project_id, trace_id;
+    any(c.thread_id) AS thread_id,
+    any(c.wb_user_id) AS wb_user_id
+FROM `obs`.`w_calls` AS c
+GROUP BY c.project_id, c.trace_id;
 
 -- threads: one row per conversation thread.
 CREATE OR REPLACE VIEW `obs`.`w_threads` ON CLUSTER `prod-eu.1` AS

@@ -1,0 +1,83 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/stretchr/testify/require"
+)
+
+// readmeBlock is a ```sql block of the README, tagged <!-- sql:name -->.
+var readmeBlock = regexp.MustCompile("(?s)<!-- sql:([a-z0-9-]+) -->\\s*```sql\\n(.*?)```")
+
+// readmeSQLBlocks returns the README's tagged SQL by name, in order, with
+// the `weave.` database replaced by db.
+func readmeSQLBlocks(t testing.TB, db string) (names []string, sql map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	sql = map[string]string{}
+	for _, m := range readmeBlock.FindAllStringSubmatch(string(b), -1) {
+		names = append(names, m[1])
+		sql[m[1]] = regexp.MustCompile(`\bweave\.`).ReplaceAllString(m[2], "`"+db+"`.")
+	}
+	require.NotEmpty(t, names, "README.md has tagged SQL examples")
+	return names, sql
+}
+
+func readmeSQL(t testing.TB, name, db string) string {
+	t.Helper()
+	_, sql := readmeSQLBlocks(t, db)
+	s, ok := sql[name]
+	require.True(t, ok, "README.md has no <!-- sql:%s --> block", name)
+	return s
+}
+
+// TestREADMESQL runs every SQL example of the README against the golden
+// fixtures written by the exporter.
+func TestREADMESQL(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	exp := startExporter(t, testConfig(db), nil)
+	ctx := context.Background()
+	for _, td := range fixtures(t) {
+		require.NoError(t, exp.ConsumeTraces(ctx, td))
+	}
+	conn := connect(t, embeddedchtest.Addr())
+
+	// Parameters of the examples, taken from the data.
+	params := clickhouse.Parameters{}
+	var projectID, traceID, id, threadID string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT project_id, trace_id, id, ifNull(thread_id, '') FROM `"+db+"`.calls ORDER BY thread_id IS NULL, model = '', started_at LIMIT 1").
+		Scan(&projectID, &traceID, &id, &threadID))
+	params["project_id"], params["trace_id"], params["id"], params["thread_id"] = projectID, traceID, id, threadID
+	ctx = clickhouse.Context(ctx, clickhouse.WithParameters(params))
+
+	names, sql := readmeSQLBlocks(t, db)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			for _, stmt := range strings.Split(sql[name], ";\n") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(stmt)), "SELECT") {
+					rows, err := conn.Query(ctx, stmt)
+					require.NoError(t, err, stmt)
+					n := 0
+					for rows.Next() {
+						n++
+					}
+					require.NoError(t, rows.Err())
+					rows.Close()
+					t.Logf("%d rows", n)
+					continue
+				}
+				require.NoError(t, conn.Exec(ctx, stmt), stmt)
+			}
+		})
+	}
+}

@@ -1,0 +1,164 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/extension"
+
+	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
+	"github.com/callhouse/callhouse/internal/callmap"
+)
+
+const restartDB = "weave_restart"
+
+// queuedConfig writes to srv through a sending queue with batching and
+// retries that outlast a server restart.
+func queuedConfig(srv *childServer) *weaveclickhouseexporter.Config {
+	cfg := weaveclickhouseexporter.NewFactory().CreateDefaultConfig().(*weaveclickhouseexporter.Config)
+	cfg.Endpoint = "clickhouse://" + srv.addr()
+	cfg.Database = restartDB
+	cfg.Timeout = 3 * time.Second
+	q := exporterhelper.NewDefaultQueueConfig()
+	q.Sizer = exporterhelper.RequestSizerTypeItems
+	q.QueueSize = 100_000
+	q.NumConsumers = 2
+	b := exporterhelper.NewDefaultBatchConfig()
+	b.FlushTimeout = 50 * time.Millisecond
+	b.MinSize = 250
+	b.MaxSize = 1000
+	q.Batch = configoptional.Some(b)
+	cfg.QueueConfig = configoptional.Some(q)
+	cfg.BackOffConfig.Enabled = true
+	cfg.BackOffConfig.InitialInterval = 100 * time.Millisecond
+	cfg.BackOffConfig.MaxInterval = time.Second
+	cfg.BackOffConfig.MaxElapsedTime = 5 * time.Minute
+	return cfg
+}
+
+// batchOf is batch number b of n calls, every call distinct.
+func batchOf(b, n int) []callmap.Record {
+	recs := make([]callmap.Record, n)
+	for i := range recs {
+		recs[i] = record(b, i, 1)
+	}
+	return recs
+}
+
+// waitForCalls waits until the calls view holds want calls, then checks
+// each is there exactly once.
+func waitForCalls(t *testing.T, srv *childServer, want uint64) {
+	conn := connect(t, srv.addr())
+	q := "SELECT count() FROM " + restartDB + ".calls"
+	require.Eventually(t, func() bool {
+		var n uint64
+		return conn.QueryRow(context.Background(), q).Scan(&n) == nil && n >= want
+	}, 3*time.Minute, 200*time.Millisecond, "calls never arrived")
+	assert.Equal(t, want, count(t, conn, q))
+	assert.Equal(t, want, count(t, conn, "SELECT uniqExact(trace_id, id) FROM "+restartDB+".calls"))
+}
+
+// TestServerStoppedMidExport: ClickHouse stops while batches are being
+// exported and starts again; with the queue and retries every call arrives
+// exactly once.
+func TestServerStoppedMidExport(t *testing.T) {
+	srv := newChildServer(t)
+	srv.start()
+	exp := startExporter(t, queuedConfig(srv), nil)
+	ctx := context.Background()
+
+	const batches, size = 30, 200
+	for b := range batches {
+		require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(b, size)...)))
+		switch b {
+		case 10:
+			// Stop once the first inserts have landed: the rest are in the
+			// queue or in flight.
+			conn := connect(t, srv.addr())
+			require.Eventually(t, func() bool {
+				var n uint64
+				return conn.QueryRow(ctx, "SELECT count() FROM "+restartDB+".calls").Scan(&n) == nil && n > 0
+			}, time.Minute, 20*time.Millisecond)
+			srv.stop()
+		case 20:
+			srv.start()
+		}
+	}
+	waitForCalls(t, srv, batches*size)
+}
+
+// storageHost is a collector host with one storage extension.
+type storageHost struct {
+	component.Host
+	id  component.ID
+	ext extension.Extension
+}
+
+func (h storageHost) GetExtensions() map[component.ID]component.Component {
+	return map[component.ID]component.Component{h.id: h.ext}
+}
+
+// startFileStorage starts a file_storage extension on dir, shut down at cleanup
+// unless the test does it first.
+func startFileStorage(t *testing.T, dir string) (storageHost, func()) {
+	f := filestorage.NewFactory()
+	cfg := f.CreateDefaultConfig().(*filestorage.Config)
+	cfg.Directory = dir
+	cfg.Compaction.Directory = dir
+	id := component.NewIDWithName(f.Type(), "weave")
+	ext, err := f.Create(context.Background(), extension.Settings{
+		ID: id, TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo(),
+	}, cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			require.NoError(t, ext.Shutdown(context.Background()))
+		}
+	}
+	t.Cleanup(stop)
+	return storageHost{Host: componenttest.NewNopHost(), id: id, ext: ext}, stop
+}
+
+// TestPersistentQueueSurvivesExporterRestart: calls queued while ClickHouse
+// is down stay in the file_storage queue across an exporter (collector)
+// restart and arrive once it is back.
+func TestPersistentQueueSurvivesExporterRestart(t *testing.T) {
+	srv := newChildServer(t)
+	srv.start()
+	storageDir := t.TempDir()
+	ctx := context.Background()
+
+	host, stopStorage := startFileStorage(t, storageDir)
+	cfg := queuedConfig(srv)
+	cfg.QueueConfig.Get().StorageID = &host.id
+	exp, err := createExporter(cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(ctx, host), "creates the schema")
+
+	srv.stop()
+	const batches, size = 10, 100
+	for b := range batches {
+		require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(b, size)...)))
+	}
+	require.NoError(t, exp.Shutdown(ctx))
+	stopStorage()
+
+	srv.start()
+	host2, _ := startFileStorage(t, storageDir)
+	exp2, err := createExporter(cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp2.Start(ctx, host2))
+	t.Cleanup(func() { require.NoError(t, exp2.Shutdown(ctx)) })
+	waitForCalls(t, srv, batches*size)
+}

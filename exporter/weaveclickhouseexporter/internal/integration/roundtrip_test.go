@@ -1,0 +1,88 @@
+package integration
+
+import (
+	"context"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/callhouse/callhouse/internal/callmap"
+)
+
+// TestRoundTripFixtures writes every golden fixture through the exporter,
+// both as plain OTLP (the exporter maps the spans) and as the processor's
+// annotated output, and reads every Call field back through the calls view.
+func TestRoundTripFixtures(t *testing.T) {
+	for name, td := range fixtures(t) {
+		t.Run(name, func(t *testing.T) {
+			want := mapped(t, td)
+			for _, r := range want {
+				require.NotEmpty(t, r.ID, "the mapping produced a call for every span")
+				require.NotEmpty(t, r.ProjectID)
+				require.NotEmpty(t, r.OpName)
+			}
+			t.Run("mapped by the exporter", func(t *testing.T) {
+				roundTrip(t, td, want)
+			})
+			t.Run("annotated by the processor", func(t *testing.T) {
+				annotated := ptrace.NewTraces()
+				td.CopyTo(annotated)
+				annotate(annotated, want, 7)
+				for i := range want {
+					want[i].Version = 7
+				}
+				roundTrip(t, annotated, want)
+			})
+		})
+	}
+}
+
+func roundTrip(t *testing.T, td ptrace.Traces, want []callmap.Record) {
+	db := embeddedchtest.Database(t)
+	exp := startExporter(t, testConfig(db), nil)
+	require.NoError(t, exp.ConsumeTraces(context.Background(), td))
+
+	expected := make([]callmap.Record, len(want))
+	for i, r := range want {
+		expected[i] = asStored(r)
+	}
+	sort.Slice(expected, func(i, j int) bool {
+		if expected[i].TraceID != expected[j].TraceID {
+			return expected[i].TraceID < expected[j].TraceID
+		}
+		return expected[i].ID < expected[j].ID
+	})
+	got := readCalls(t, connect(t, embeddedchtest.Addr()), db, "")
+	require.Len(t, got, len(expected))
+	for i := range expected {
+		assert.Equal(t, expected[i], got[i], "call %s", expected[i].ID)
+	}
+}
+
+// annotate stores records (in span order) on td's spans as the processor
+// does, with the given version.
+func annotate(td ptrace.Traces, records []callmap.Record, version uint64) {
+	i := 0
+	forEachSpan(td, func(s ptrace.Span) {
+		r := records[i]
+		r.Version = version
+		callmap.Annotate(s, &r)
+		i++
+	})
+}
+
+func forEachSpan(td ptrace.Traces, f func(ptrace.Span)) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				f(spans.At(k))
+			}
+		}
+	}
+}
