@@ -80,7 +80,7 @@ bench: collector clickhouse
 ## reference collector with contrib's clickhouseexporter, in turn, into one embedded ClickHouse;
 ## prints each one's sustained spans/s and the ratio (see internal/sidebyside/README.md).
 SIDEBYSIDE_SPANS ?= 200000
-SIDEBYSIDE_ROUNDS ?= 1
+SIDEBYSIDE_ROUNDS ?= 3
 CONTRIB_REF := $(BUILD_DIR)/otelcol-contrib-ref/otelcol-contrib-ref
 .PHONY: sidebyside contrib-ref
 contrib-ref: $(OCB)

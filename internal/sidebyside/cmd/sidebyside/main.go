@@ -182,17 +182,28 @@ func printRun(w io.Writer, round int, r sidebyside.Result) {
 }
 
 func printSummary(w io.Writer, ours, contrib []sidebyside.Result) {
-	o, c := median(ours), median(contrib)
+	rate := func(r sidebyside.Result) float64 { return r.SpansPerSecond() }
+	o, c := median(ours, rate), median(contrib, rate)
 	fmt.Fprintf(w, "\nsustained spans/s (first span sent → last row visible, median of %d):\n", len(ours))
-	fmt.Fprintf(w, "  callhouse (weavecall + weaveclickhouse → weave.calls)  %8.0f\n", o)
-	fmt.Fprintf(w, "  contrib   (clickhouseexporter v0.161.0 → otel.otel_traces) %5.0f\n", c)
-	fmt.Fprintf(w, "  ratio callhouse/contrib                                %8.2f\n", o/c)
+	fmt.Fprintf(w, "  callhouse (weavecall + weaveclickhouse → weave.calls)       %8.0f\n", o)
+	fmt.Fprintf(w, "  contrib   (clickhouseexporter v0.161.0 → otel.otel_traces)  %8.0f\n", c)
+	fmt.Fprintf(w, "  ratio callhouse/contrib                                     %8.2f\n", o/c)
+
+	// CPU per span does not depend on what else the machine runs.
+	perSpan := func(cpu func(sidebyside.Result) time.Duration) func(sidebyside.Result) float64 {
+		return func(r sidebyside.Result) float64 { return float64(cpu(r).Nanoseconds()) / 1e3 / float64(r.Spans) }
+	}
+	collector := perSpan(func(r sidebyside.Result) time.Duration { return r.CPU.Collector })
+	server := perSpan(func(r sidebyside.Result) time.Duration { return r.CPU.ClickHouse })
+	fmt.Fprintf(w, "CPU µs per span (median):   collector   ClickHouse\n")
+	fmt.Fprintf(w, "  callhouse                 %9.1f   %10.1f\n", median(ours, collector), median(ours, server))
+	fmt.Fprintf(w, "  contrib                   %9.1f   %10.1f\n", median(contrib, collector), median(contrib, server))
 }
 
-func median(rs []sidebyside.Result) float64 {
+func median(rs []sidebyside.Result, f func(sidebyside.Result) float64) float64 {
 	v := make([]float64, len(rs))
 	for i, r := range rs {
-		v[i] = r.SpansPerSecond()
+		v[i] = f(r)
 	}
 	slices.Sort(v)
 	if len(v)%2 == 1 {
