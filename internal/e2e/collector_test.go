@@ -57,6 +57,9 @@ type collector struct {
 type collectorOptions struct {
 	// persistentQueue keeps the sending queue on disk (file_storage).
 	persistentQueue bool
+	// clickhouse is the native address to write to, if not the embedded
+	// server's own (a proxy in front of it).
+	clickhouse string
 }
 
 // startCollector starts a collector for t on free ports, writing to a
@@ -85,11 +88,15 @@ func startCollector(t *testing.T, opts collectorOptions) *collector {
 		t.Fatal(err)
 	}
 	c := &collector{t: t, ep: ep, database: chDatabase(t), log: &syncWriter{}}
+	chAddr := chAddr()
+	if opts.clickhouse != "" {
+		chAddr = opts.clickhouse
+	}
 	c.spec = localstack.Collector{
 		Binary:   collectorBinary,
 		Config:   filepath.Join(repoRoot, "config", "callhouse.yaml"),
 		Overlays: []string{ovPath},
-		Env:      ep.Env(chAddr(), c.database),
+		Env:      ep.Env(chAddr, c.database),
 		Health:   ep.Health,
 		Out:      c.log,
 	}
@@ -116,15 +123,13 @@ func (c *collector) start() {
 	c.proc = p
 }
 
-// restart stops the collector cleanly and starts it again on the same
-// ports with the same configuration.
-func (c *collector) restart() {
+// stop stops the collector cleanly.
+func (c *collector) stop() {
 	c.t.Helper()
 	if err := c.proc.Stop(localstack.StopTimeout); err != nil {
 		c.t.Fatalf("stopping the collector: %v", err)
 	}
 	c.proc = nil
-	c.start()
 }
 
 // syncWriter holds the collector's log; its stdout and stderr write
