@@ -44,9 +44,9 @@ func (c *compactor) value(depth int) bool {
 	}
 	switch c.s[c.i] {
 	case '{':
-		return c.object(depth + 1)
+		return c.container(depth+1, '}', c.member)
 	case '[':
-		return c.array(depth + 1)
+		return c.container(depth+1, ']', c.value)
 	case '"':
 		return c.str()
 	case 't':
@@ -60,30 +60,22 @@ func (c *compactor) value(depth int) bool {
 	}
 }
 
-func (c *compactor) object(depth int) bool {
+// container copies an object or array: the opening byte at c.i, items
+// separated by commas, then close.
+func (c *compactor) container(depth int, close byte, item func(int) bool) bool {
 	if depth > maxJSONDepth {
 		return false
 	}
-	c.b = append(c.b, '{')
+	c.b = append(c.b, c.s[c.i])
 	c.i++
 	c.space()
-	if c.i < len(c.s) && c.s[c.i] == '}' {
+	if c.i < len(c.s) && c.s[c.i] == close {
 		c.i++
-		c.b = append(c.b, '}')
+		c.b = append(c.b, close)
 		return true
 	}
 	for {
-		c.space()
-		if c.i >= len(c.s) || c.s[c.i] != '"' || !c.str() {
-			return false
-		}
-		c.space()
-		if c.i >= len(c.s) || c.s[c.i] != ':' {
-			return false
-		}
-		c.i++
-		c.b = append(c.b, ':')
-		if !c.value(depth) {
+		if !item(depth) {
 			return false
 		}
 		c.space()
@@ -94,9 +86,9 @@ func (c *compactor) object(depth int) bool {
 		case ',':
 			c.i++
 			c.b = append(c.b, ',')
-		case '}':
+		case close:
 			c.i++
-			c.b = append(c.b, '}')
+			c.b = append(c.b, close)
 			return true
 		default:
 			return false
@@ -104,38 +96,19 @@ func (c *compactor) object(depth int) bool {
 	}
 }
 
-func (c *compactor) array(depth int) bool {
-	if depth > maxJSONDepth {
+// member copies `"key": value`.
+func (c *compactor) member(depth int) bool {
+	c.space()
+	if c.i >= len(c.s) || c.s[c.i] != '"' || !c.str() {
 		return false
 	}
-	c.b = append(c.b, '[')
-	c.i++
 	c.space()
-	if c.i < len(c.s) && c.s[c.i] == ']' {
-		c.i++
-		c.b = append(c.b, ']')
-		return true
+	if c.i >= len(c.s) || c.s[c.i] != ':' {
+		return false
 	}
-	for {
-		if !c.value(depth) {
-			return false
-		}
-		c.space()
-		if c.i >= len(c.s) {
-			return false
-		}
-		switch c.s[c.i] {
-		case ',':
-			c.i++
-			c.b = append(c.b, ',')
-		case ']':
-			c.i++
-			c.b = append(c.b, ']')
-			return true
-		default:
-			return false
-		}
-	}
+	c.i++
+	c.b = append(c.b, ':')
+	return c.value(depth)
 }
 
 // str copies a string token, checking its escapes and control characters.

@@ -194,6 +194,8 @@ type state struct {
 	code     []kv
 	main     tree // the attributes object
 	sub      tree // everything built before it
+	otel     tree // the attributes.otel object
+	otelKeys bool // the span has attributes under "otel." of its own
 	raw      []byte
 	events   []int // indexes of events consumed by a convention
 }
@@ -205,9 +207,11 @@ func (m *Mapper) getState() *state {
 	}
 	st.w.max = m.cfg.MaxValueBytes
 	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
-	st.span = slots{}
+	clear(st.span.has[:]) // values without has are never read
+	st.otelKeys = false
 	st.main.reset()
 	st.sub.reset()
+	st.otel.reset()
 	st.raw = st.raw[:0]
 	return st
 }
@@ -219,12 +223,9 @@ func (m *Mapper) putState(st *state) {
 	if cap(st.raw) > maxPooledBytes {
 		return
 	}
-	// drop references into the span so the pool does not keep it alive
-	clear(st.attrs)
-	clear(st.norms)
-	clear(st.code)
-	clear(st.main.ents)
-	clear(st.sub.ents)
+	// The state keeps references into the last span it mapped until it is
+	// reused; the pool drops idle states at the next garbage collections,
+	// which bounds that retention. Clearing here would cost every call.
 	m.pool.Put(st)
 }
 
@@ -394,6 +395,9 @@ func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
 				}
 			}
 		}
+		if strings.HasPrefix(k, "otel") && (len(k) == 4 || k[4] == '.') {
+			st.otelKeys = true
+		}
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
 		st.attrs = append(st.attrs, kv{k, v})
@@ -561,45 +565,44 @@ func (st *state) appendConvention(conv *convention, idx int8, input bool, events
 		}
 		st.raw = st.sub.appendValue(st.raw, &st.w)
 	case eventMessages:
-		st.raw = append(st.raw, '[')
-		for i := 0; i < events.Len(); i++ {
-			ev := events.At(i)
-			role := messageRole(ev.Name())
-			if role == "" {
-				continue
-			}
-			st.sub.reset()
-			if _, has := ev.Attributes().Get("role"); !has {
-				st.sub.addRaw("role", 0, role)
-			}
-			st.addAll(&st.sub, ev.Attributes())
-			if st.raw[len(st.raw)-1] != '[' {
-				st.raw = append(st.raw, ',')
-			}
-			st.raw = st.sub.appendObject(st.raw, &st.w)
-			st.consumeEvent(i)
-		}
-		st.raw = append(st.raw, ']')
+		st.appendEventList(events, func(name string) string { return messageRole(name) })
 	case eventChoice:
-		st.raw = append(st.raw, '[')
-		for i := 0; i < events.Len(); i++ {
-			ev := events.At(i)
-			if ev.Name() != eventChoice {
-				continue
+		st.appendEventList(events, func(name string) string {
+			if name == eventChoice {
+				return "-"
 			}
-			st.sub.reset()
-			st.addAll(&st.sub, ev.Attributes())
-			if st.raw[len(st.raw)-1] != '[' {
-				st.raw = append(st.raw, ',')
-			}
-			st.raw = st.sub.appendObject(st.raw, &st.w)
-			st.consumeEvent(i)
-		}
-		st.raw = append(st.raw, ']')
+			return ""
+		})
 	case eventDetails:
 		v, _ := st.detailsAttr(events, conv.key)
 		st.raw = st.w.appendValue(st.raw, v)
 	}
+}
+
+// appendEventList appends a list of one object per event that pick
+// accepts (non-empty result), made of the event's attributes, and marks
+// those events consumed. A result other than "-" is the JSON role the object
+// gets when the event has no role attribute.
+func (st *state) appendEventList(events ptrace.SpanEventSlice, pick func(name string) string) {
+	st.raw = append(st.raw, '[')
+	for i := 0; i < events.Len(); i++ {
+		ev := events.At(i)
+		role := pick(ev.Name())
+		if role == "" {
+			continue
+		}
+		st.sub.reset()
+		if _, has := ev.Attributes().Get("role"); !has && role != "-" {
+			st.sub.addRaw("role", 0, role)
+		}
+		st.addAll(&st.sub, ev.Attributes())
+		if st.raw[len(st.raw)-1] != '[' {
+			st.raw = append(st.raw, ',')
+		}
+		st.raw = st.sub.appendObject(st.raw, &st.w)
+		st.consumeEvent(i)
+	}
+	st.raw = append(st.raw, ']')
 }
 
 // detailsAttr finds an attribute of the first operation-details event that has it.
@@ -635,14 +638,9 @@ func (st *state) addAll(t *tree, m pcommon.Map) {
 }
 
 // appendAttrsObject appends m's attributes un-flattened, via the sub tree.
-func (st *state) appendAttrsObject(m pcommon.Map, skip func(string) bool) {
+func (st *state) appendAttrsObject(m pcommon.Map) {
 	st.sub.reset()
-	m.Range(func(k string, v pcommon.Value) bool {
-		if skip == nil || !skip(k) {
-			st.sub.add(k, 0, v)
-		}
-		return true
-	})
+	st.addAll(&st.sub, m)
 	st.raw = st.sub.appendObject(st.raw, &st.w)
 }
 
@@ -737,42 +735,44 @@ var statusCodes = [...]string{
 
 // addOTel adds the span's OTel facts under "otel": span kind, status, trace
 // state, resource, scope, events not consumed, links and dropped counts.
-func (st *state) addOTel(t *tree, rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span) {
+func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span) {
+	t := &st.otel
+	t.reset()
 	if k := int(span.Kind()); k >= 0 && k < len(spanKinds) {
-		t.addRaw("otel.span_kind", 0, spanKinds[k])
+		t.addRaw("span_kind", 0, spanKinds[k])
 	}
 	status := span.Status()
 	if c := int(status.Code()); c >= 0 && c < len(statusCodes) {
-		t.addRaw("otel.status.code", 0, statusCodes[c])
+		t.addRaw("status.code", 0, statusCodes[c])
 	}
 	if msg := status.Message(); msg != "" {
-		t.addRaw("otel.status.message", 0, st.rawString(msg))
+		t.addRaw("status.message", 0, st.rawString(msg))
 	}
 	if ts := span.TraceState().AsRaw(); ts != "" {
-		t.addRaw("otel.trace_state", 0, st.rawString(ts))
+		t.addRaw("trace_state", 0, st.rawString(ts))
 	}
 	if f := span.Flags(); f != 0 {
-		t.addRaw("otel.flags", 0, st.rawInt(int64(f)))
+		t.addRaw("flags", 0, st.rawInt(int64(f)))
 	}
 	if rf.json != "" {
-		t.addRaw("otel.resource", 0, rf.json)
+		t.addRaw("resource", 0, rf.json)
 	}
 	if n := st.resCache.dropped; n > 0 {
-		t.addRaw("otel.resource_dropped_attributes_count", 0, st.rawInt(int64(n)))
+		t.addRaw("resource_dropped_attributes_count", 0, st.rawInt(int64(n)))
 	}
 	if name := scope.Name(); name != "" {
-		t.addRaw("otel.scope.name", 0, st.rawString(name))
+		t.addRaw("scope.name", 0, st.rawString(name))
 	}
 	if version := scope.Version(); version != "" {
-		t.addRaw("otel.scope.version", 0, st.rawString(version))
+		t.addRaw("scope.version", 0, st.rawString(version))
 	}
 	if scope.Attributes().Len() > 0 {
 		start := len(st.raw)
-		st.appendAttrsObject(scope.Attributes(), nil)
-		t.addRaw("otel.scope.attributes", 0, st.rawSince(start))
+		st.appendAttrsObject(scope.Attributes())
+		t.addRaw("scope.attributes", 0, st.rawSince(start))
 	}
 	if n := scope.DroppedAttributesCount(); n > 0 {
-		t.addRaw("otel.scope.dropped_attributes_count", 0, st.rawInt(int64(n)))
+		t.addRaw("scope.dropped_attributes_count", 0, st.rawInt(int64(n)))
 	}
 	events := span.Events()
 	if events.Len() > len(st.events) {
@@ -788,17 +788,10 @@ func (st *state) addOTel(t *tree, rf *resFacts, scope pcommon.InstrumentationSco
 			}
 			st.raw = appendKeyStr(append(st.raw, '{'), "name", ev.Name())
 			st.raw = appendTime(appendKey(st.raw, "time"), ev.Timestamp())
-			if ev.Attributes().Len() > 0 {
-				st.raw = appendKey(st.raw, "attributes")
-				st.appendAttrsObject(ev.Attributes(), nil)
-			}
-			if n := ev.DroppedAttributesCount(); n > 0 {
-				st.raw = appendKeyInt(st.raw, "dropped_attributes_count", int64(n))
-			}
-			st.raw = append(st.raw, '}')
+			st.closeWithAttributes(ev.Attributes(), ev.DroppedAttributesCount())
 		}
 		st.raw = append(st.raw, ']')
-		t.addRaw("otel.events", 0, st.rawSince(start))
+		t.addRaw("events", 0, st.rawSince(start))
 	}
 	if links := span.Links(); links.Len() > 0 {
 		start := len(st.raw)
@@ -814,30 +807,46 @@ func (st *state) addOTel(t *tree, rf *resFacts, scope pcommon.InstrumentationSco
 			if ts := l.TraceState().AsRaw(); ts != "" {
 				st.raw = appendKeyStr(st.raw, "trace_state", ts)
 			}
-			if l.Attributes().Len() > 0 {
-				st.raw = appendKey(st.raw, "attributes")
-				st.appendAttrsObject(l.Attributes(), nil)
-			}
-			if n := l.DroppedAttributesCount(); n > 0 {
-				st.raw = appendKeyInt(st.raw, "dropped_attributes_count", int64(n))
-			}
-			st.raw = append(st.raw, '}')
+			st.closeWithAttributes(l.Attributes(), l.DroppedAttributesCount())
 		}
 		st.raw = append(st.raw, ']')
-		t.addRaw("otel.links", 0, st.rawSince(start))
+		t.addRaw("links", 0, st.rawSince(start))
 	}
 	for _, d := range [...]struct {
 		key string
 		n   uint32
 	}{
-		{"otel.dropped_attributes_count", span.DroppedAttributesCount()},
-		{"otel.dropped_events_count", span.DroppedEventsCount()},
-		{"otel.dropped_links_count", span.DroppedLinksCount()},
+		{"dropped_attributes_count", span.DroppedAttributesCount()},
+		{"dropped_events_count", span.DroppedEventsCount()},
+		{"dropped_links_count", span.DroppedLinksCount()},
 	} {
 		if d.n > 0 {
 			t.addRaw(d.key, 0, st.rawInt(int64(d.n)))
 		}
 	}
+	if st.otelKeys {
+		// merge with the span's own otel.* attributes, path by path
+		for i := range t.ents {
+			main.addRaw(main.join("otel.", t.ents[i].key), 0, t.ents[i].raw)
+		}
+		return
+	}
+	start := len(st.raw)
+	st.raw = t.appendObject(st.raw, &st.w)
+	main.addRaw("otel", 0, st.rawSince(start))
+}
+
+// closeWithAttributes ends an event or link object with its attributes
+// and dropped count.
+func (st *state) closeWithAttributes(attrs pcommon.Map, dropped uint32) {
+	if attrs.Len() > 0 {
+		st.raw = appendKey(st.raw, "attributes")
+		st.appendAttrsObject(attrs)
+	}
+	if dropped > 0 {
+		st.raw = appendKeyInt(st.raw, "dropped_attributes_count", int64(dropped))
+	}
+	st.raw = append(st.raw, '}')
 }
 
 func (st *state) rawInt(n int64) string {

@@ -859,3 +859,12 @@ func TestMarshalJSON(t *testing.T) {
 	requireJSONAt(t, `{}`, b, "inputs")
 	requireJSONAt(t, `"running"`, b, "summary", "weave", "status")
 }
+
+func TestOTelKeysMergeWithSpanAttributes(t *testing.T) {
+	c := mapSpan(t, func(_ pcommon.Resource, sc pcommon.InstrumentationScope, s ptrace.Span) {
+		sc.SetName("lib")
+		s.Attributes().PutStr("otel.library.name", "old-style")
+		s.Attributes().PutStr("otel.scope.name", "from-attribute")
+	})
+	requireJSONAt(t, `{"library":{"name":"old-style"},"scope":{"name":{"_value":["lib","from-attribute"]}},"span_kind":"unspecified","status":{"code":"unset"}}`, c.Attributes, "otel")
+}
