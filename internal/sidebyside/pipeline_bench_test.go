@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -139,7 +138,10 @@ func benchPipeline(b *testing.B, conn driver.Conn, addr string, withProcessor bo
 
 	gen := agentsim.NewGenerator(agentsim.Entity, agentsim.Project, 5)
 	sent := 0
-	cpu0 := processCPU()
+	cpu0, err := cpuTime(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -161,19 +163,14 @@ func benchPipeline(b *testing.B, conn driver.Conn, addr string, withProcessor bo
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	cpu := processCPU() - cpu0
+	cpu1, err := cpuTime(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu := cpu1 - cpu0
 	if rows != uint64(sent) {
 		b.Fatalf("%d rows for %d spans sent", rows, sent)
 	}
 	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "spans/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(sent), "cpu-ns/span")
-}
-
-// processCPU is the CPU time (user + system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
