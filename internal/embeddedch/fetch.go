@@ -36,7 +36,7 @@ func Fetch(ctx context.Context, cacheDir string, log io.Writer) (string, error) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create cache dir: %w", err)
 	}
-	unlock, err := lockFile(dir + ".lock")
+	unlock, err := LockFile(dir + ".lock")
 	if err != nil {
 		return "", err
 	}

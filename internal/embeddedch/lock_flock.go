@@ -8,10 +8,10 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive advisory lock on path (created if missing),
+// LockFile takes an exclusive advisory lock on path (created if missing),
 // blocking until it is free; the returned func releases it. Processes that
 // fetch at once wait for the first instead of downloading in parallel.
-func lockFile(path string) (func(), error) {
+func LockFile(path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)

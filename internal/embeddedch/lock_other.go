@@ -2,6 +2,6 @@
 
 package embeddedch
 
-// lockFile is a no-op where flock is unavailable: concurrent fetches then
+// LockFile is a no-op where flock is unavailable: concurrent fetches then
 // download twice, and the atomic rename still leaves one whole file.
-func lockFile(string) (func(), error) { return func() {}, nil }
+func LockFile(string) (func(), error) { return func() {}, nil }

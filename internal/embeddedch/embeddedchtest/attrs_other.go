@@ -1,0 +1,7 @@
+//go:build !linux
+
+package embeddedchtest
+
+import "syscall"
+
+func childAttrs() *syscall.SysProcAttr { return nil }
