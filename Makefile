@@ -9,11 +9,18 @@ TOOLS_DIR := $(BUILD_DIR)/tools
 .PHONY: test unit fuzz generate
 
 ## test: every test (unit, integration against the embedded ClickHouse, end to end).
-test: unit fuzz
+test: clickhouse unit fuzz
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+## clickhouse: fetch the embedded ClickHouse engine (libchdb.so, once per machine, into
+## $CALLHOUSE_CACHE_DIR or ~/.cache/callhouse) and build its launcher build/clickhouse-embedded.
+.PHONY: clickhouse
+clickhouse:
+	CGO_ENABLED=0 $(GO) build -o $(BUILD_DIR)/clickhouse-embedded ./cmd/clickhouse-embedded
+	$(BUILD_DIR)/clickhouse-embedded fetch
 
 ## fuzz: a short run of every fuzz target (seed corpora run in `unit` too).
 FUZZTIME ?= 10s
