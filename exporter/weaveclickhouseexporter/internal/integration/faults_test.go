@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 
 	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 // closedAddr is a loopback address nothing listens on.
@@ -110,7 +111,7 @@ func TestFaults(t *testing.T) {
 // that names the cause.
 func TestTypeMismatchIsPermanent(t *testing.T) {
 	db := embeddedchtest.Database(t)
-	conn := connect(t, embeddedchtest.Addr())
+	conn := connectShared(t)
 	require.NoError(t, conn.Exec(context.Background(), "CREATE TABLE `"+db+"`.call_versions (project_id UInt64, trace_id String, id String) ENGINE = MergeTree ORDER BY id"))
 	cfg := testConfig(db)
 	cfg.CreateSchema = false

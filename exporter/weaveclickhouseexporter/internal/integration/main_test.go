@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -22,6 +23,7 @@ import (
 	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
 	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter/internal/metadata"
 	"github.com/callhouse/callhouse/internal/callmap"
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(embeddedchtest.Run(m)) }
@@ -31,6 +33,8 @@ func TestMain(m *testing.M) { os.Exit(embeddedchtest.Run(m)) }
 func testConfig(db string) *weaveclickhouseexporter.Config {
 	cfg := weaveclickhouseexporter.NewFactory().CreateDefaultConfig().(*weaveclickhouseexporter.Config)
 	cfg.Endpoint = "clickhouse://" + embeddedchtest.Addr()
+	auth := embeddedchtest.Options().Auth
+	cfg.Username, cfg.Password = auth.Username, configopaque.String(auth.Password)
 	cfg.Database = db
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.BackOffConfig.Enabled = false
@@ -59,6 +63,15 @@ func createExporter(cfg *weaveclickhouseexporter.Config) (exporter.Traces, error
 		set.Logger, _ = zap.NewDevelopment()
 	}
 	return f.CreateTraces(context.Background(), set, cfg)
+}
+
+// connectShared opens a client on the test binary's server, closed at cleanup.
+func connectShared(t testing.TB) driver.Conn {
+	t.Helper()
+	conn, err := clickhouse.Open(embeddedchtest.Options())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 // connect opens a client on addr, closed at cleanup.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 // readmeBlock is a ```sql block of the README, tagged <!-- sql:name -->.
@@ -47,7 +49,7 @@ func TestREADMESQL(t *testing.T) {
 	for _, td := range fixtures(t) {
 		require.NoError(t, exp.ConsumeTraces(ctx, td))
 	}
-	conn := connect(t, embeddedchtest.Addr())
+	conn := connectShared(t)
 
 	// Parameters of the examples, taken from the data.
 	params := clickhouse.Parameters{}
@@ -73,7 +75,7 @@ func TestREADMESQL(t *testing.T) {
 					}
 					require.NoError(t, rows.Err())
 					rows.Close()
-					t.Logf("%d rows", n)
+					require.Positive(t, n, "the example finds the fixture data")
 					continue
 				}
 				require.NoError(t, conn.Exec(ctx, stmt), stmt)

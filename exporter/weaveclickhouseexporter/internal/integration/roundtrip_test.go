@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/callhouse/callhouse/internal/callmap"
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 // TestRoundTripFixtures writes every golden fixture through the exporter,
@@ -55,7 +56,7 @@ func roundTrip(t *testing.T, td ptrace.Traces, want []callmap.Record) {
 		}
 		return expected[i].ID < expected[j].ID
 	})
-	got := readCalls(t, connect(t, embeddedchtest.Addr()), db, "")
+	got := readCalls(t, connectShared(t), db, "")
 	require.Len(t, got, len(expected))
 	for i := range expected {
 		assert.Equal(t, expected[i], got[i], "call %s", expected[i].ID)

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/callhouse/callhouse/internal/callmap"
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 // record is a complete synthetic call: trace t, span s, version v.
@@ -85,7 +86,7 @@ func mustHex(s string, n int) []byte {
 func TestVersions(t *testing.T) {
 	db := embeddedchtest.Database(t)
 	exp := startExporter(t, testConfig(db), nil)
-	conn := connect(t, embeddedchtest.Addr())
+	conn := connectShared(t)
 	ctx := context.Background()
 	push := func(recs ...callmap.Record) { require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(recs...))) }
 
