@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 	"github.com/callhouse/callhouse/internal/localstack"
 )
 
@@ -87,16 +88,20 @@ func startCollector(t *testing.T, opts collectorOptions) *collector {
 	if err := os.WriteFile(ovPath, ov.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := &collector{t: t, ep: ep, database: chDatabase(t), log: &syncWriter{}}
-	chAddr := chAddr()
+	c := &collector{t: t, ep: ep, database: embeddedchtest.Database(t), log: &syncWriter{}}
+	chAddr := embeddedchtest.Addr()
 	if opts.clickhouse != "" {
 		chAddr = opts.clickhouse
+	}
+	env := ep.Env(chAddr, c.database)
+	if user := os.Getenv(embeddedchtest.EnvUser); user != "" {
+		env = append(env, "CALLHOUSE_CLICKHOUSE_USERNAME="+user, "CALLHOUSE_CLICKHOUSE_PASSWORD="+os.Getenv(embeddedchtest.EnvPassword))
 	}
 	c.spec = localstack.Collector{
 		Binary:   collectorBinary,
 		Config:   filepath.Join(repoRoot, "config", "callhouse.yaml"),
 		Overlays: []string{ovPath},
-		Env:      ep.Env(chAddr, c.database),
+		Env:      env,
 		Health:   ep.Health,
 		Out:      c.log,
 	}
@@ -154,7 +159,7 @@ func (s *syncWriter) String() string {
 // clickhouseConn is a native connection to the embedded ClickHouse.
 func clickhouseConn(t *testing.T) driver.Conn {
 	t.Helper()
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr()}})
+	conn, err := clickhouse.Open(embeddedchtest.Options())
 	if err != nil {
 		t.Fatal(err)
 	}

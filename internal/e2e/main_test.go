@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 // repoRoot is the repository, two levels above this package.
@@ -34,7 +36,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	runWithClickHouse(m)
+	os.Exit(embeddedchtest.Run(m))
 }
 
 // ensureCollector builds the collector with `make collector` when it is

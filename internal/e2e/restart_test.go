@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/callhouse/callhouse/internal/agentsim"
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 // TestRestartMidStream restarts the collector, with the persistent sending
@@ -29,7 +30,7 @@ func TestRestartMidStream(t *testing.T) {
 	// back).
 	phases := []int{40, 40, 40}
 
-	proxy := newTCPProxy(t, chAddr())
+	proxy := newTCPProxy(t, embeddedchtest.Addr())
 	c := startCollector(t, collectorOptions{persistentQueue: true, clickhouse: proxy.addr()})
 	conn := clickhouseConn(t)
 	grpcConn, err := grpc.NewClient(c.ep.OTLPGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
