@@ -9,7 +9,7 @@ TOOLS_DIR := $(BUILD_DIR)/tools
 .PHONY: test unit fuzz generate
 
 ## test: every test (unit, integration against the embedded ClickHouse, end to end).
-test: clickhouse unit fuzz
+test: clickhouse collector unit fuzz
 
 unit:
 	$(GO) vet ./...
