@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,61 +17,8 @@ import (
 
 	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
 	"github.com/callhouse/callhouse/internal/agentsim"
-	"github.com/callhouse/callhouse/internal/localstack"
 	"github.com/callhouse/callhouse/processor/weavecallprocessor"
 )
-
-// envLauncher names the clickhouse-embedded launcher for the benchmark;
-// by default the one `make clickhouse` builds.
-const envLauncher = "CALLHOUSE_CLICKHOUSE_LAUNCHER"
-
-var benchServer struct {
-	once sync.Once
-	addr string
-	proc *localstack.Process
-	err  error
-}
-
-// benchClickHouse starts one embedded ClickHouse for the test binary (it is
-// stopped by TestMain) and returns its native address.
-func benchClickHouse(b *testing.B) string {
-	benchServer.once.Do(func() {
-		launcher := os.Getenv(envLauncher)
-		if launcher == "" {
-			launcher = filepath.Join("..", "..", "build", "clickhouse-embedded")
-		}
-		if _, err := os.Stat(launcher); err != nil {
-			benchServer.err = fmt.Errorf("no ClickHouse launcher (run `make clickhouse` or set %s): %w", envLauncher, err)
-			return
-		}
-		dir, err := os.MkdirTemp("", "sidebyside-bench-")
-		if err != nil {
-			benchServer.err = err
-			return
-		}
-		tcp, err1 := localstack.FreePort()
-		httpPort, err2 := localstack.FreePort()
-		if err1 != nil || err2 != nil {
-			benchServer.err = fmt.Errorf("free ports: %v %v", err1, err2)
-			return
-		}
-		ch := localstack.ClickHouse{Launcher: launcher, Path: dir, TCPPort: tcp, HTTPPort: httpPort, Out: os.Stderr}
-		benchServer.proc, benchServer.err = ch.Start(context.Background())
-		benchServer.addr = ch.NativeAddr()
-	})
-	if benchServer.err != nil {
-		b.Fatal(benchServer.err)
-	}
-	return benchServer.addr
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if benchServer.proc != nil {
-		_ = benchServer.proc.Stop(stopTimeout)
-	}
-	os.Exit(code)
-}
 
 // BenchmarkPipeline runs our pipeline after the receiver in this process —
 // the weaveclickhouse exporter alone (it maps the spans itself) and behind
@@ -84,7 +29,7 @@ func TestMain(m *testing.M) {
 // the collectors' CPU per span that cmd/sidebyside prints; run with
 // -cpuprofile to see where it goes.
 func BenchmarkPipeline(b *testing.B) {
-	addr := benchClickHouse(b)
+	addr := testClickHouse(b).ClickHouse.NativeAddr()
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
 	if err != nil {
 		b.Fatal(err)
