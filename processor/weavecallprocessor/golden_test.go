@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -89,9 +90,30 @@ func TestGolden(t *testing.T) {
 			want, err := os.ReadFile(golden)
 			require.NoError(t, err, "missing golden file: run go test -run TestGolden -update")
 			if !bytes.Equal(want, got) {
-				require.JSONEq(t, string(want), string(got), "run go test -run TestGolden -update if the change is intended")
-				require.Equal(t, string(want), string(got))
+				t.Fatalf("%s differs from the processor's output (run go test -run TestGolden -update if the change is intended):\n%s",
+					golden, firstDiff(string(want), string(got)))
 			}
 		})
 	}
+}
+
+// firstDiff shows the first differing line of two texts with some context.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	i := 0
+	for i < len(w) && i < len(g) && w[i] == g[i] {
+		i++
+	}
+	from := max(0, i-3)
+	var b strings.Builder
+	for j := from; j < i; j++ {
+		fmt.Fprintf(&b, "  %d   %s\n", j+1, w[j])
+	}
+	if i < len(w) {
+		fmt.Fprintf(&b, "  %d - %s\n", i+1, w[i])
+	}
+	if i < len(g) {
+		fmt.Fprintf(&b, "  %d + %s\n", i+1, g[i])
+	}
+	return b.String()
 }

@@ -211,18 +211,11 @@ func emittedSpans(t *testing.T, batches []ptrace.Traces) []emitted {
 	t.Helper()
 	var out []emitted
 	for _, td := range batches {
-		rss := td.ResourceSpans()
-		for i := 0; i < rss.Len(); i++ {
-			svc, _ := rss.At(i).Resource().Attributes().Get("service.name")
-			sss := rss.At(i).ScopeSpans()
-			for j := 0; j < sss.Len(); j++ {
-				spans := sss.At(j).Spans()
-				for k := 0; k < spans.Len(); k++ {
-					rec, ok := callmap.FromAnnotation(spans.At(k))
-					out = append(out, emitted{rec: rec, annotated: ok, service: svc.AsString(), name: spans.At(k).Name()})
-				}
-			}
-		}
+		eachSpan(td, func(rs ptrace.ResourceSpans, _ ptrace.ScopeSpans, _ int32, span ptrace.Span) {
+			svc, _ := rs.Resource().Attributes().Get("service.name")
+			rec, ok := callmap.FromAnnotation(span)
+			out = append(out, emitted{rec: rec, annotated: ok, service: svc.AsString(), name: span.Name()})
+		})
 	}
 	return out
 }

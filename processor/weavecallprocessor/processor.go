@@ -229,33 +229,21 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 	batch := p.batchSeq.Add(1)
 	arrivals := make([]arrival, 0, td.SpanCount())
 	byShard := make([][]int32, len(p.shards)) // indexes into arrivals
-	pass := newSpanWriter() // spans that cannot be mapped go on as they are
+	pass := newSpanWriter()                   // spans that cannot be mapped go on as they are
 	failed := int64(0)
-	ordinal := int32(0)
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			ss := sss.At(j)
-			ordinal++
-			key := scopeKey{batch: batch, scope: ordinal}
-			spans := ss.Spans()
-			for k := 0; k < spans.Len(); k++ {
-				sp := spans.At(k)
-				c, ok := p.mapSpan(rs.Resource(), ss.Scope(), sp)
-				if !ok {
-					failed++
-					pass.move(key, rs, ss, sp)
-					continue
-				}
-				b := int64(p.sizer.SpanSize(sp) + callOverhead + len(c.Inputs) + len(c.Output) + len(c.Attributes) + len(c.Summary.Custom))
-				sh := shardOf(sp.TraceID(), len(p.shards))
-				byShard[sh] = append(byShard[sh], int32(len(arrivals)))
-				arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, span: sp, call: c, bytes: b})
-			}
+	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, ordinal int32, sp ptrace.Span) {
+		key := scopeKey{batch: batch, scope: ordinal}
+		c, ok := p.mapSpan(rs.Resource(), ss.Scope(), sp)
+		if !ok {
+			failed++
+			pass.move(key, rs, ss, sp)
+			return
 		}
-	}
+		b := int64(p.sizer.SpanSize(sp) + callOverhead + len(c.Inputs) + len(c.Output) + len(c.Attributes) + len(c.Summary.Custom))
+		sh := shardOf(sp.TraceID(), len(p.shards))
+		byShard[sh] = append(byShard[sh], int32(len(arrivals)))
+		arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, span: sp, call: c, bytes: b})
+	})
 	if failed > 0 {
 		p.tel.ProcessorWeavecallMappingFailures.Add(ctx, failed)
 	}
@@ -398,26 +386,16 @@ func (p *weavecallProcessor) consumeUngrouped(ctx context.Context, td ptrace.Tra
 	v := p.nextVersion(p.now())
 	var annotated, failed int64
 	traces := map[pcommon.TraceID]struct{}{}
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			ss := sss.At(j)
-			spans := ss.Spans()
-			for k := 0; k < spans.Len(); k++ {
-				sp := spans.At(k)
-				c, ok := p.mapSpan(rs.Resource(), ss.Scope(), sp)
-				if !ok {
-					failed++
-					continue
-				}
-				annotate(sp, &derived{call: c}, v)
-				annotated++
-				traces[sp.TraceID()] = struct{}{}
-			}
+	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, _ int32, sp ptrace.Span) {
+		c, ok := p.mapSpan(rs.Resource(), ss.Scope(), sp)
+		if !ok {
+			failed++
+			return
 		}
-	}
+		annotate(sp, &derived{call: c}, v)
+		annotated++
+		traces[sp.TraceID()] = struct{}{}
+	})
 	p.tel.ProcessorWeavecallSpansAnnotated.Add(ctx, annotated)
 	p.tel.ProcessorWeavecallTracesReleased.Add(ctx, int64(len(traces)), p.reason[reasonUngrouped])
 	if failed > 0 {

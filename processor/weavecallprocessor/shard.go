@@ -30,16 +30,16 @@ type shard struct {
 // traceBuffer is one trace being grouped: its spans (moved into a Traces
 // of its own, under copies of their resource and scope) and their calls.
 type traceBuffer struct {
-	id        pcommon.TraceID
-	w         spanWriter
-	nodes     []node
-	spans     []ptrace.Span // spans[i] is nodes[i]'s span, inside w.td
-	sources   []int32       // index of the ResourceSpans of w.td holding spans[i]
-	first     time.Time     // arrival of the first span
-	last      time.Time     // arrival of the latest span
-	bytes     int64
-	byAge     *list.Element
-	idle      *list.Element
+	id      pcommon.TraceID
+	w       spanWriter
+	nodes   []node
+	spans   []ptrace.Span // spans[i] is nodes[i]'s span, inside w.td
+	sources []int32       // index of the ResourceSpans of w.td holding spans[i]
+	first   time.Time     // arrival of the first span
+	last    time.Time     // arrival of the latest span
+	bytes   int64
+	byAge   *list.Element
+	idle    *list.Element
 }
 
 // arrival is one incoming span, mapped, not yet placed.

@@ -55,3 +55,22 @@ func (w *spanWriter) move(key scopeKey, rs ptrace.ResourceSpans, ss ptrace.Scope
 // resourceCount is the number of ResourceSpans written so far; the span
 // last moved sits under index resourceCount()-1.
 func (w *spanWriter) resourceCount() int { return w.td.ResourceSpans().Len() }
+
+// eachSpan calls f for every span of td with its resource and scope spans
+// and the ordinal (from 1) of the scope spans within td.
+func eachSpan(td ptrace.Traces, f func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, ordinal int32, sp ptrace.Span)) {
+	ordinal := int32(0)
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			ordinal++
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				f(rs, ss, ordinal, spans.At(k))
+			}
+		}
+	}
+}
