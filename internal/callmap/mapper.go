@@ -565,7 +565,7 @@ func (st *state) appendConvention(conv *convention, idx int8, input bool, events
 		}
 		st.raw = st.sub.appendValue(st.raw, &st.w)
 	case eventMessages:
-		st.appendEventList(events, func(name string) string { return messageRole(name) })
+		st.appendEventList(events, messageRole)
 	case eventChoice:
 		st.appendEventList(events, func(name string) string {
 			if name == eventChoice {

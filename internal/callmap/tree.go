@@ -21,6 +21,7 @@ import (
 type tree struct {
 	ents  []entry
 	order []int32 // entry indexes, sorted by path (ties: insertion order)
+	odd   int     // entries whose path is not plain (see plainPath)
 	sk    []byte  // arena of sort keys
 	keys  []byte  // arena of composed keys
 }
@@ -41,20 +42,55 @@ func (t *tree) reset() {
 	t.ents = t.ents[:0]
 	t.sk = t.sk[:0]
 	t.keys = t.keys[:0]
+	t.odd = 0
 }
 
 func (t *tree) empty() bool { return len(t.ents) == 0 }
 
 // add places v at key[pos:] (pos > len(key): at the root itself).
 func (t *tree) add(key string, pos int, v pcommon.Value) {
-	sk := t.sortKey(key, pos)
-	t.ents = append(t.ents, entry{key: key, pos: int32(pos), val: v, sk: sk, skp: prefix64(sk)})
+	t.noteOdd(key, pos)
+	t.ents = append(t.ents, entry{key: key, pos: int32(pos), val: v})
 }
 
 // addRaw places pre-encoded JSON at key[pos:].
 func (t *tree) addRaw(key string, pos int, raw string) {
-	sk := t.sortKey(key, pos)
-	t.ents = append(t.ents, entry{key: key, pos: int32(pos), raw: raw, sk: sk, skp: prefix64(sk)})
+	t.noteOdd(key, pos)
+	t.ents = append(t.ents, entry{key: key, pos: int32(pos), raw: raw})
+}
+
+// noteOdd counts paths that are not plain: see plainPath.
+func (t *tree) noteOdd(key string, pos int) {
+	if pos > len(key) || !plainPath(key[pos:]) {
+		t.odd++
+	}
+}
+
+// plainPath reports whether the bytes of path sort the way its segments
+// must: no empty segment, no segment starting with a digit (those may be
+// list indexes, ordered by number), no byte below '/' other than the dots.
+// A tree of plain paths sorts by the paths themselves and, without
+// conflicts, is emitted in one pass (emitFlat).
+func plainPath(path string) bool {
+	segStart := true
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if c > '9' {
+			segStart = false
+			continue
+		}
+		if c == '.' {
+			if segStart {
+				return false
+			}
+			segStart = true
+			continue
+		}
+		if c < '/' || segStart {
+			return false
+		}
+	}
+	return !segStart
 }
 
 // prefix64 packs the first 8 bytes of s big-endian (zero-padded), so that
@@ -191,8 +227,14 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 	// costs write barriers
 	t.order = t.order[:0]
 	for i := range t.ents {
+		e := &t.ents[i]
+		if t.odd == 0 {
+			e.sk = e.key[e.pos:]
+		} else {
+			e.sk = t.sortKey(e.key, int(e.pos))
+		}
+		e.skp = prefix64(e.sk)
 		t.order = append(t.order, int32(i))
-		t.ents[i].setEnd()
 	}
 	ents := t.ents
 	slices.SortFunc(t.order, func(a, b int32) int {
@@ -208,7 +250,70 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 		}
 		return int(a - b)
 	})
+	if t.odd == 0 && !t.conflicts() {
+		return t.emitFlat(b, w)
+	}
+	for i := range t.ents {
+		t.ents[i].setEnd()
+	}
 	return t.emitNode(b, w, t.order)
+}
+
+// conflicts reports whether, in a sorted tree of plain paths, a path is
+// given twice or also has keys under it. Plain paths under p sort right
+// after p (no byte sorts between the end of p and its '.'), so looking at
+// neighbours is enough.
+func (t *tree) conflicts() bool {
+	for i := 1; i < len(t.order); i++ {
+		prev, cur := t.ents[t.order[i-1]].sk, t.ents[t.order[i]].sk
+		if strings.HasPrefix(cur, prev) && (len(cur) == len(prev) || cur[len(prev)] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+// emitFlat appends a sorted tree of plain, conflict-free paths as one
+// object in a single pass: close the objects the previous path opened
+// beyond the parents it shares with this one, open this path's new parents,
+// write its leaf.
+func (t *tree) emitFlat(b []byte, w *valueWriter) []byte {
+	b = append(b, '{')
+	prev, open := "", 0
+	for n, id := range t.order {
+		path := t.ents[id].sk
+		shared, rest := 0, path
+		if n > 0 {
+			for i := 0; i < len(path) && i < len(prev) && path[i] == prev[i]; i++ {
+				if path[i] == '.' {
+					shared++
+					rest = path[i+1:]
+				}
+			}
+			for ; open > shared; open-- {
+				b = append(b, '}')
+			}
+			b = append(b, ',')
+		}
+		for {
+			j := strings.IndexByte(rest, '.')
+			if j < 0 {
+				break
+			}
+			b = appendString(b, rest[:j])
+			b = append(b, ':', '{')
+			open++
+			rest = rest[j+1:]
+		}
+		b = appendString(b, rest)
+		b = append(b, ':')
+		b = t.emitLeaf(b, w, id)
+		prev = path
+	}
+	for ; open > 0; open-- {
+		b = append(b, '}')
+	}
+	return append(b, '}')
 }
 
 // setEnd finds the end of the entry's current segment.
