@@ -30,3 +30,31 @@ func BenchmarkTree(b *testing.B) {
 		buf = t.appendObject(buf[:0], &w)
 	}
 }
+
+// TestFlatMatchesNested checks the one-pass emitter against the general one
+// on the same plain paths.
+func TestFlatMatchesNested(t *testing.T) {
+	keys := []string{"gen_ai.request.model", "gen_ai.request.max_tokens", "gen_ai.response.id", "a", "ab.c", "a/b.c",
+		"z.y.x.w", "z.y.v", "z.u", "é.ü", "gen_ai.usage.input_tokens", "m.n1", "m.n10", "m.n2"}
+	var w valueWriter
+	emit := func(forceNested bool) string {
+		var tr tree
+		for i, k := range keys {
+			v := pcommon.NewValueInt(int64(i))
+			tr.add(k, 0, v)
+		}
+		if forceNested {
+			tr.odd++
+		} else if tr.odd != 0 {
+			t.Fatal("the keys are meant to be plain")
+		}
+		return string(tr.appendObject(nil, &w))
+	}
+	flat, nested := emit(false), emit(true)
+	if flat != nested {
+		t.Fatalf("flat %s\nnested %s", flat, nested)
+	}
+	if want := `{"a":3,"a/b":{"c":5},"ab":{"c":4},`; flat[:len(want)] != want {
+		t.Fatalf("order: %s", flat)
+	}
+}
