@@ -44,7 +44,8 @@ func cpuTime(pid int) (time.Duration, error) {
 	return total, nil
 }
 
-// cpuClock reads the CPU times of a set of processes.
+// cpuClock reads the CPU times of a set of processes; a clickhouse pid of 0
+// is not read (its time stays 0).
 type cpuClock struct{ collector, clickhouse int }
 
 func (c cpuClock) read() (CPU, error) {
@@ -53,8 +54,10 @@ func (c cpuClock) read() (CPU, error) {
 	if v.Collector, err = cpuTime(c.collector); err != nil {
 		return v, err
 	}
-	if v.ClickHouse, err = cpuTime(c.clickhouse); err != nil {
-		return v, err
+	if c.clickhouse != 0 {
+		if v.ClickHouse, err = cpuTime(c.clickhouse); err != nil {
+			return v, err
+		}
 	}
 	v.Sender, err = cpuTime(os.Getpid())
 	return v, err

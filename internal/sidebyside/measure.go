@@ -86,10 +86,14 @@ func (r Result) SteadySpansPerSecond() float64 {
 
 // Harness runs collectors against one running ClickHouse.
 type Harness struct {
-	// ClickHouse is the running server both collectors write to, and
-	// ClickHousePID its process (whose CPU time is reported).
-	ClickHouse    localstack.ClickHouse
-	ClickHousePID int
+	// ClickHouseAddr is the native host:port of the running server both
+	// collectors write to; ClickHousePID its process, whose CPU time is
+	// reported (0: not reported, as for a server on another machine).
+	ClickHouseAddr string
+	ClickHousePID  int
+	// Env is added to each collector's environment (for example
+	// CALLHOUSE_CLICKHOUSE_USERNAME and _PASSWORD).
+	Env []string
 	// Conn counts the rows.
 	Conn driver.Conn
 	// Load is sent to each collector; Sender sends it.
@@ -151,7 +155,7 @@ func (h *Harness) Measure(ctx context.Context, c Collector) (Result, error) {
 	defer logFile.Close()
 	proc, err := localstack.Collector{
 		Binary: c.Binary, Config: c.Config, Health: ep.Health, Out: logFile,
-		Env: ep.Env(h.ClickHouse.NativeAddr(), c.Database),
+		Env: append(ep.Env(h.ClickHouseAddr, c.Database), h.Env...),
 	}.Start(ctx)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w (log: %s)", c.Name, err, logPath)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 // Binaries of the two collectors, as the Makefile builds them.
@@ -46,8 +48,7 @@ func testCollectors(t *testing.T) (contrib, callhouse Collector) {
 // that does not hold one row per span (weave.traces: one per trace) is
 // reported as lost rows.
 func TestMeasure(t *testing.T) {
-	srv := testClickHouse(t)
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.ClickHouse.NativeAddr()}})
+	conn, err := clickhouse.Open(embeddedchtest.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestMeasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &Harness{
-		ClickHouse: srv.ClickHouse, ClickHousePID: srv.Process.Pid(), Conn: conn, Load: load,
+		ClickHouseAddr: embeddedchtest.Addr(), Env: collectorEnv(), Conn: conn, Load: load,
 		Sender: Sender{Concurrency: 2, RetryFor: 30 * time.Second},
 		Poll:   20 * time.Millisecond, Stall: 30 * time.Second, LogDir: t.TempDir(),
 	}
@@ -66,6 +67,7 @@ func TestMeasure(t *testing.T) {
 
 	for _, c := range []Collector{contrib, callhouse} {
 		t.Run(c.Name, func(t *testing.T) {
+			c.Database = embeddedchtest.Database(t) // its own, on a shared server too
 			r, err := h.Measure(ctx, c)
 			if err != nil {
 				t.Fatal(err)
@@ -89,9 +91,10 @@ func TestMeasure(t *testing.T) {
 
 	t.Run("lost rows", func(t *testing.T) {
 		c := callhouse
+		c.Database = embeddedchtest.Database(t)
 		c.Check = "traces"
 		_, err := h.Measure(ctx, c)
-		if err == nil || !strings.Contains(err.Error(), "weave.traces holds 400 rows, 2000 spans were sent") {
+		if err == nil || !strings.Contains(err.Error(), c.Database+".traces holds 400 rows, 2000 spans were sent") {
 			t.Fatalf("Measure with a check of one row per trace: %v, want the lost rows reported", err)
 		}
 	})

@@ -2,21 +2,21 @@ package sidebyside
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
 	"github.com/callhouse/callhouse/internal/agentsim"
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 	"github.com/callhouse/callhouse/processor/weavecallprocessor"
 )
 
@@ -29,8 +29,7 @@ import (
 // the collectors' CPU per span that cmd/sidebyside prints; run with
 // -cpuprofile to see where it goes.
 func BenchmarkPipeline(b *testing.B) {
-	addr := testClickHouse(b).ClickHouse.NativeAddr()
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+	conn, err := clickhouse.Open(embeddedchtest.Options())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,20 +39,21 @@ func BenchmarkPipeline(b *testing.B) {
 		if withProcessor {
 			name = "weavecall+exporter"
 		}
-		b.Run(name, func(b *testing.B) { benchPipeline(b, conn, addr, withProcessor) })
+		b.Run(name, func(b *testing.B) { benchPipeline(b, conn, withProcessor) })
 	}
 }
 
 const benchTracesPerRequest = 20 // of 5 spans
 
-func benchPipeline(b *testing.B, conn driver.Conn, addr string, withProcessor bool) {
+func benchPipeline(b *testing.B, conn driver.Conn, withProcessor bool) {
 	ctx := context.Background()
-	db := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-	defer func() { _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"` SYNC") }()
+	db := embeddedchtest.Database(b)
 
 	ef := weaveclickhouseexporter.NewFactory()
 	ecfg := ef.CreateDefaultConfig().(*weaveclickhouseexporter.Config)
-	ecfg.Endpoint = "tcp://" + addr
+	ecfg.Endpoint = "tcp://" + embeddedchtest.Addr()
+	ecfg.Username = embeddedchtest.Options().Auth.Username
+	ecfg.Password = configopaque.String(embeddedchtest.Options().Auth.Password)
 	ecfg.Database = db
 	// A full queue waits instead of refusing: the benchmark sends faster
 	// than any receiver would.

@@ -134,7 +134,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	defer conn.Close()
 
 	h := &sidebyside.Harness{
-		ClickHouse: ch, ClickHousePID: server.Pid(), Conn: conn, Load: load,
+		ClickHouseAddr: ch.NativeAddr(), ClickHousePID: server.Pid(), Conn: conn, Load: load,
 		Sender: sidebyside.Sender{Concurrency: o.concurrency, RetryFor: o.stall},
 		Poll:   o.poll, Stall: o.stall, LogDir: o.dir,
 	}
