@@ -868,3 +868,64 @@ func TestOTelKeysMergeWithSpanAttributes(t *testing.T) {
 	})
 	requireJSONAt(t, `{"library":{"name":"old-style"},"scope":{"name":{"_value":["lib","from-attribute"]}},"span_kind":"unspecified","status":{"code":"unset"}}`, c.Attributes, "otel")
 }
+
+func TestResourceCacheFollowsChanges(t *testing.T) {
+	m := testMapper(t, DefaultConfig())
+	res, scope, span := build(nil)
+	res.Attributes().PutStr("wandb.project", "one")
+	assert.Equal(t, "callhouse/one", m.Map(res, scope, span).ProjectID)
+	assert.Equal(t, "callhouse/one", m.Map(res, scope, span).ProjectID)
+	res.Attributes().PutStr("wandb.project", "two") // changed in place
+	c := m.Map(res, scope, span)
+	assert.Equal(t, "callhouse/two", c.ProjectID)
+	requireJSONAt(t, `{"project":"two"}`, c.Attributes, "otel", "resource", "wandb")
+	res.Attributes().PutEmptySlice("list").AppendEmpty().SetStr("x") // not cacheable
+	c = m.Map(res, scope, span)
+	requireJSONAt(t, `["x"]`, c.Attributes, "otel", "resource", "list")
+	res.Attributes().Remove("list")
+	res.SetDroppedAttributesCount(2)
+	c = m.Map(res, scope, span)
+	requireJSONAt(t, `2`, c.Attributes, "otel", "resource_dropped_attributes_count")
+}
+
+func TestConcurrentMapMatchesSequential(t *testing.T) {
+	m := testMapper(t, DefaultConfig())
+	type input struct {
+		res   pcommon.Resource
+		scope pcommon.InstrumentationScope
+		span  ptrace.Span
+	}
+	var inputs []input
+	for i := range 8 {
+		res, scope, span := build(attrs(func(a pcommon.Map) {
+			a.PutStr("input.value", strings.Repeat("x", i))
+			a.PutStr("gen_ai.request.model", "test-model")
+			a.PutInt("gen_ai.usage.input_tokens", int64(i))
+		}))
+		res.Attributes().PutStr("wandb.project", "p"+strconv.Itoa(i))
+		inputs = append(inputs, input{res, scope, span})
+	}
+	want := make([]string, len(inputs))
+	for i, in := range inputs {
+		c := m.Map(in.res, in.scope, in.span)
+		b, _ := c.MarshalJSON()
+		want[i] = string(b)
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for n := range 200 {
+				i := (n + g) % len(inputs)
+				c := m.Map(inputs[i].res, inputs[i].scope, inputs[i].span)
+				if b, _ := c.MarshalJSON(); string(b) != want[i] {
+					errs <- errors.New("concurrent result differs for input " + strconv.Itoa(i))
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		require.NoError(t, <-errs)
+	}
+}

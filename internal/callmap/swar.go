@@ -1,5 +1,7 @@
 package callmap
 
+import "encoding/binary"
+
 // Eight-bytes-at-a-time scanning for the hot loops over string bodies.
 
 const (
@@ -7,11 +9,9 @@ const (
 	swarHi = 0x8080808080808080
 )
 
-// load64 reads s[i:i+8] little-endian (the compiler merges the loads).
+// load64 reads s[i:i+8] little-endian, as one load.
 func load64(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	return binary.LittleEndian.Uint64(bytesOf(s[i : i+8]))
 }
 
 // jsonSpecial reports whether any byte of x is '"', '\\' or a control
