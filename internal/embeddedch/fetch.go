@@ -28,7 +28,18 @@ const libMember = "package/libchdb.so"
 // library appears under its final name only when whole. Progress goes to log
 // (nil for none).
 func Fetch(ctx context.Context, cacheDir string, log io.Writer) (string, error) {
-	lib := LibPath(cacheDir)
+	if log == nil {
+		log = io.Discard
+	}
+	return fetch(ctx, LibPath(cacheDir), Integrity, func(ctx context.Context, dir string) (string, error) {
+		fmt.Fprintf(log, "embeddedch: fetching %s@%s (about 180 MB) for %s\n", Package, Version, filepath.Dir(dir))
+		return npmPack(ctx, dir)
+	})
+}
+
+// fetch installs lib from the tarball that download puts in a temporary
+// directory, unless lib is already there; one process at a time downloads.
+func fetch(ctx context.Context, lib, integrity string, download func(ctx context.Context, dir string) (string, error)) (string, error) {
 	if installed(lib) {
 		return lib, nil
 	}
@@ -44,9 +55,24 @@ func Fetch(ctx context.Context, cacheDir string, log io.Writer) (string, error) 
 	if installed(lib) { // another process fetched it while we waited
 		return lib, nil
 	}
-	if log == nil {
-		log = io.Discard
+	tmp, err := os.MkdirTemp(dir, "fetch-")
+	if err != nil {
+		return "", err
 	}
+	defer os.RemoveAll(tmp)
+	tgz, err := download(ctx, tmp)
+	if err != nil {
+		return "", err
+	}
+	if err := install(tgz, integrity, lib); err != nil {
+		return "", fmt.Errorf("%s@%s: %w", Package, Version, err)
+	}
+	return lib, nil
+}
+
+// npmPack downloads the pinned package's tarball into dir with npm, after
+// checking that the registry still lists the pinned integrity for it.
+func npmPack(ctx context.Context, dir string) (string, error) {
 	spec := Package + "@" + Version
 	if _, err := exec.LookPath("npm"); err != nil {
 		return "", fmt.Errorf("fetch %s: npm not found (install Node.js with npm, or use an external ClickHouse)", spec)
@@ -58,13 +84,7 @@ func Fetch(ctx context.Context, cacheDir string, log io.Writer) (string, error) 
 	if err := checkPinned(strings.TrimSpace(string(reported)), Integrity); err != nil {
 		return "", fmt.Errorf("registry metadata of %s: %w", spec, err)
 	}
-	tmp, err := os.MkdirTemp(dir, "fetch-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	fmt.Fprintf(log, "embeddedch: fetching %s into %s\n", spec, dir)
-	out, err := npm(ctx, tmp, "pack", spec, "--json")
+	out, err := npm(ctx, dir, "pack", spec, "--json")
 	if err != nil {
 		return "", err
 	}
@@ -72,10 +92,7 @@ func Fetch(ctx context.Context, cacheDir string, log io.Writer) (string, error) 
 	if err := json.Unmarshal(out, &packed); err != nil || len(packed) != 1 || packed[0].Filename == "" {
 		return "", fmt.Errorf("npm pack %s: unexpected output %q", spec, out)
 	}
-	if err := install(filepath.Join(tmp, filepath.Base(packed[0].Filename)), Integrity, lib); err != nil {
-		return "", fmt.Errorf("%s: %w", spec, err)
-	}
-	return lib, nil
+	return filepath.Join(dir, filepath.Base(packed[0].Filename)), nil
 }
 
 func installed(lib string) bool {

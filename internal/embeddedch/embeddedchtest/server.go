@@ -45,17 +45,7 @@ type server struct {
 }
 
 func start() (*server, error) {
-	cacheDir, err := embeddedch.CacheDir()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
-	defer cancel()
-	lib, err := embeddedch.Fetch(ctx, cacheDir, os.Stderr)
-	if err != nil {
-		return nil, err
-	}
-	launcher, err := buildLauncher(ctx, cacheDir)
+	launcher, lib, err := prepare()
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +54,7 @@ func start() (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		srv, err := startServer(launcher, lib, dir)
+		srv, err := startFree(launcher, lib, dir)
 		if err == nil {
 			srv.removeDir = true
 			return srv, nil
@@ -74,6 +64,32 @@ func start() (*server, error) {
 			return nil, err
 		}
 	}
+}
+
+// prepare fetches the library if missing and builds the launcher.
+func prepare() (launcher, lib string, err error) {
+	cacheDir, err := embeddedch.CacheDir()
+	if err != nil {
+		return "", "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
+	if lib, err = embeddedch.Fetch(ctx, cacheDir, os.Stderr); err != nil {
+		return "", "", err
+	}
+	if launcher, err = buildLauncher(ctx, cacheDir); err != nil {
+		return "", "", err
+	}
+	return launcher, lib, nil
+}
+
+// startFree starts a server on free ports.
+func startFree(launcher, lib, dir string) (*server, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	return startServer(launcher, lib, dir, ports[0], ports[1])
 }
 
 // buildLauncher builds cmd/clickhouse-embedded into cacheDir/bin, once per
@@ -100,12 +116,8 @@ func buildLauncher(ctx context.Context, cacheDir string) (string, error) {
 }
 
 // startServer starts clickhouse-embedded with its data in dir/data and its
-// standard error in dir/server.log, on free ports, and waits until it is ready.
-func startServer(launcher, lib, dir string) (*server, error) {
-	ports, err := freePorts(2)
-	if err != nil {
-		return nil, err
-	}
+// standard error in dir/server.log, and waits until it is ready.
+func startServer(launcher, lib, dir string, tcpPort, httpPort int) (*server, error) {
 	s := &server{dir: dir, log: filepath.Join(dir, "server.log"), exited: make(chan struct{})}
 	logFile, err := os.Create(s.log)
 	if err != nil {
@@ -114,8 +126,8 @@ func startServer(launcher, lib, dir string) (*server, error) {
 	defer logFile.Close() // the child holds its own descriptor
 	s.cmd = exec.Command(launcher, "serve",
 		"--path", filepath.Join(dir, "data"),
-		"--tcp-port", strconv.Itoa(ports[0]),
-		"--http-port", strconv.Itoa(ports[1]),
+		"--tcp-port", strconv.Itoa(tcpPort),
+		"--http-port", strconv.Itoa(httpPort),
 		"--lib", lib)
 	s.cmd.Stderr = logFile
 	s.cmd.SysProcAttr = childAttrs()
