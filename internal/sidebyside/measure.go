@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -29,8 +30,14 @@ type Collector struct {
 	// Database is the collector's own database; the harness drops it before
 	// the run so that every count starts at zero.
 	Database string
-	// Table is counted while the load runs: one row per span stored.
+	// Table is counted while the load runs: one row per span stored, or
+	// more when a row is written twice (an INSERT retried after a timeout
+	// that had in fact succeeded) or in several versions.
 	Table string
+	// Key names the columns that identify a span's row in Table; once
+	// Table holds as many rows as spans were sent, the distinct keys are
+	// counted, and the run ends when they are all there.
+	Key []string
 	// Check, when set, is the relation users query; once every row is
 	// visible in Table its count must equal the spans sent.
 	Check string
@@ -52,8 +59,11 @@ type Result struct {
 	Sent, Stored time.Duration
 	// Retries counts requests the collector refused at first.
 	Retries int64
-	// Samples are the row counts seen while waiting.
+	// Samples are the row counts of Table seen while waiting.
 	Samples []Sample
+	// Rows is how many rows Table held at the end: more than Spans when
+	// rows were written twice or in several versions.
+	Rows uint64
 	// CPU is what each process used over Stored.
 	CPU CPU
 }
@@ -121,6 +131,14 @@ func (c Collector) validate() error {
 			errs = append(errs, fmt.Errorf("%s: %s %q is not a plain identifier", c.Name, id.what, id.v))
 		}
 	}
+	if len(c.Key) == 0 {
+		errs = append(errs, fmt.Errorf("%s: no key columns", c.Name))
+	}
+	for _, k := range c.Key {
+		if !identifier.MatchString(k) {
+			errs = append(errs, fmt.Errorf("%s: key column %q is not a plain identifier", c.Name, k))
+		}
+	}
 	if c.Check != "" && !identifier.MatchString(c.Check) {
 		errs = append(errs, fmt.Errorf("%s: check relation %q is not a plain identifier", c.Name, c.Check))
 	}
@@ -129,6 +147,10 @@ func (c Collector) validate() error {
 
 func (c Collector) countQuery(rel string) string {
 	return fmt.Sprintf("SELECT count() FROM `%s`.`%s`", c.Database, rel)
+}
+
+func (c Collector) distinctQuery() string {
+	return fmt.Sprintf("SELECT uniqExact(`%s`) FROM `%s`.`%s`", strings.Join(c.Key, "`, `"), c.Database, c.Table)
 }
 
 // Measure starts c on free loopback ports, sends the load, waits until
@@ -201,6 +223,7 @@ func (h *Harness) Measure(ctx context.Context, c Collector) (Result, error) {
 		return res, fmt.Errorf("%s: sending: %w (log: %s)", c.Name, sendErr, logPath)
 	}
 	res.Stored = p.samples[len(p.samples)-1].At
+	res.Rows = p.samples[len(p.samples)-1].Rows
 	cpuEnd, err := clock.read()
 	if err != nil {
 		return res, err
@@ -223,12 +246,12 @@ func (h *Harness) Measure(ctx context.Context, c Collector) (Result, error) {
 	return res, nil
 }
 
-// poll counts c's rows every h.Poll until they reach the load's spans. It
-// fails when the collector exits, or when the count has not grown for
-// h.Stall since both the last growth and the end of sending.
+// poll counts c's rows every h.Poll until every span has its row. It fails
+// when the collector exits, or when the count has not grown for h.Stall
+// since both the last growth and the end of sending.
 func (h *Harness) poll(ctx context.Context, c Collector, start time.Time, sendDone <-chan time.Time, exited <-chan struct{}) ([]Sample, error) {
 	want := uint64(h.Load.Spans())
-	query := c.countQuery(c.Table)
+	count, distinct := c.countQuery(c.Table), c.distinctQuery()
 	var samples []Sample
 	var last uint64
 	lastGrowth := start
@@ -237,22 +260,29 @@ func (h *Harness) poll(ctx context.Context, c Collector, start time.Time, sendDo
 	defer tick.Stop()
 	for {
 		var n uint64
-		if err := h.Conn.QueryRow(ctx, query).Scan(&n); err != nil {
+		if err := h.Conn.QueryRow(ctx, count).Scan(&n); err != nil {
 			return samples, fmt.Errorf("counting %s.%s: %w", c.Database, c.Table, err)
+		}
+		// Only worth a scan once there can be a row for every span.
+		var spans uint64
+		if n >= want {
+			if err := h.Conn.QueryRow(ctx, distinct).Scan(&spans); err != nil {
+				return samples, fmt.Errorf("counting %s.%s: %w", c.Database, c.Table, err)
+			}
 		}
 		now := time.Now()
 		samples = append(samples, Sample{At: now.Sub(start), Rows: n})
-		if n > want {
-			return samples, fmt.Errorf("%s.%s holds %d rows, more than the %d spans sent", c.Database, c.Table, n, want)
+		if spans > want {
+			return samples, fmt.Errorf("%s.%s holds %d distinct spans, more than the %d sent", c.Database, c.Table, spans, want)
 		}
-		if n == want {
+		if spans == want {
 			return samples, nil
 		}
 		if n > last {
 			last, lastGrowth = n, now
 		}
 		if !sentAt.IsZero() && now.Sub(lastGrowth) > h.Stall && now.Sub(sentAt) > h.Stall {
-			return samples, fmt.Errorf("only %d of %d rows after no growth for %s", n, want, h.Stall)
+			return samples, fmt.Errorf("only %d rows for %d spans after no growth for %s", n, want, h.Stall)
 		}
 		select {
 		case <-ctx.Done():

@@ -45,12 +45,14 @@ func TestCollectorValidate(t *testing.T) {
 		c    Collector
 		ok   bool
 	}{
-		{"plain", Collector{Name: "x", Database: "otel", Table: "otel_traces"}, true},
-		{"with check", Collector{Name: "x", Database: "weave", Table: "call_versions", Check: "calls"}, true},
-		{"quoted database", Collector{Name: "x", Database: "we`ave", Table: "t"}, false},
-		{"dotted table", Collector{Name: "x", Database: "weave", Table: "a.b"}, false},
-		{"empty table", Collector{Name: "x", Database: "weave"}, false},
-		{"bad check", Collector{Name: "x", Database: "weave", Table: "t", Check: "calls; DROP"}, false},
+		{"plain", Collector{Name: "x", Database: "otel", Table: "otel_traces", Key: []string{"TraceId", "SpanId"}}, true},
+		{"with check", Collector{Name: "x", Database: "weave", Table: "call_versions", Key: []string{"id"}, Check: "calls"}, true},
+		{"quoted database", Collector{Name: "x", Database: "we`ave", Table: "t", Key: []string{"id"}}, false},
+		{"dotted table", Collector{Name: "x", Database: "weave", Table: "a.b", Key: []string{"id"}}, false},
+		{"empty table", Collector{Name: "x", Database: "weave", Key: []string{"id"}}, false},
+		{"no key", Collector{Name: "x", Database: "weave", Table: "t"}, false},
+		{"bad key", Collector{Name: "x", Database: "weave", Table: "t", Key: []string{"id`)"}}, false},
+		{"bad check", Collector{Name: "x", Database: "weave", Table: "t", Key: []string{"id"}, Check: "calls; DROP"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.c.validate(); (err == nil) != tc.ok {

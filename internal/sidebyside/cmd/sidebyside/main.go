@@ -139,9 +139,9 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		Poll:   o.poll, Stall: o.stall, LogDir: o.dir,
 	}
 	contrib := sidebyside.Collector{Name: "contrib", Binary: o.contrib, Config: o.contribConfig,
-		Database: "otel", Table: "otel_traces"}
+		Database: "otel", Table: "otel_traces", Key: []string{"TraceId", "SpanId"}}
 	ours := sidebyside.Collector{Name: "callhouse", Binary: o.callhouse, Config: o.callhouseConfig,
-		Database: "weave", Table: "call_versions", Check: "calls"}
+		Database: "weave", Table: "call_versions", Key: []string{"trace_id", "id"}, Check: "calls"}
 
 	fmt.Fprintf(out, "load: %d spans of agent traces (%d spans each) in %d OTLP/gRPC requests, %d in flight, as fast as accepted\n\n",
 		load.Spans(), o.perTrace, load.Requests(), o.concurrency)
@@ -176,6 +176,9 @@ func printRun(w io.Writer, round int, r sidebyside.Result) {
 		round+1, r.Collector, r.Sent.Round(time.Millisecond), r.Stored.Round(time.Millisecond), r.SpansPerSecond(), steady, r.Retries)
 	perSpan := func(d time.Duration) string {
 		return fmt.Sprintf("%5.2fs = %4.1fµs/span", d.Seconds(), float64(d.Microseconds())/float64(r.Spans))
+	}
+	if r.Rows > uint64(r.Spans) {
+		fmt.Fprintf(w, "         %-9s  %d rows for %d spans: %d written twice or in several versions\n", "", r.Rows, r.Spans, r.Rows-uint64(r.Spans))
 	}
 	fmt.Fprintf(w, "         %-9s  CPU used meanwhile: collector %s, ClickHouse %s, load sender %.2fs\n",
 		"", perSpan(r.CPU.Collector), perSpan(r.CPU.ClickHouse), r.CPU.Sender.Seconds())
