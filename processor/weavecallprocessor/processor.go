@@ -61,6 +61,7 @@ type weavecallProcessor struct {
 	lastVersion atomic.Uint64
 
 	reason   map[string]metric.AddOption
+	stopped  atomic.Bool // Shutdown has begun: nothing is buffered any more
 	done     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -122,6 +123,7 @@ func (p *weavecallProcessor) Start(context.Context, component.Host) error {
 
 // Shutdown stops the sweepers and releases every buffered trace.
 func (p *weavecallProcessor) Shutdown(ctx context.Context) error {
+	p.stopped.Store(true)
 	p.stopOnce.Do(func() { close(p.done) })
 	p.wg.Wait()
 	var errs []error
@@ -220,9 +222,10 @@ func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.Instrum
 }
 
 // ConsumeTraces maps the spans and either annotates them at once
-// (group_by_trace: false) or buffers them by trace.
+// (group_by_trace: false) or buffers them by trace. After Shutdown, when
+// nothing would release a buffer any more, spans are annotated at once.
 func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	if !p.cfg.GroupByTrace {
+	if !p.cfg.GroupByTrace || p.stopped.Load() {
 		return p.consumeUngrouped(ctx, td)
 	}
 	now := p.now()

@@ -228,6 +228,15 @@ func TestShutdownFlushes(t *testing.T) {
 	}, metricdatatest.IgnoreTimestamp())
 }
 
+func TestSpansAfterShutdownAreNotBuffered(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, h.p.Shutdown(context.Background()))
+	require.NoError(t, h.consume(agentTrace("t1")...))
+	assert.Equal(t, 5, h.sink.SpanCount(), "annotated and passed on at once")
+	assert.Len(t, h.latest(), 5)
+	assert.Zero(t, h.p.bufSpans.Load())
+}
+
 func TestLateSpanUpdatesAncestors(t *testing.T) {
 	h := newHarness(t, testConfig())
 	require.NoError(t, h.consume(agentTrace("t1")...))
