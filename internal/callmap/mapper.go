@@ -1,7 +1,6 @@
 package callmap
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -286,8 +285,8 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	if v, ok := st.span.first([]slot{sIsTurn}); ok {
 		c.IsTurn = (v.Type() == pcommon.ValueTypeBool && v.Bool()) || (v.Type() == pcommon.ValueTypeStr && strings.EqualFold(v.Str(), "true"))
 	}
-	c.ProjectID = m.projectID(st, rf)
-	c.OpName, c.OpSafeName = st.opName(c.ProjectID, span.Name(), scope)
+	entity, project := m.projectParts(st, rf)
+	c.OpName, c.ProjectID, c.OpSafeName = st.opName(entity, project, span.Name(), scope)
 
 	// 3. status, latency, exception
 	c.Summary.Status = StatusSuccess
@@ -313,11 +312,26 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 		c.Summary.TraceName = c.OpSafeName
 	}
 
-	// 4. inputs, output, attributes, custom summary
-	c.Inputs = st.buildInputs(bestIn, events)
-	c.Output = st.buildOutput(bestOut, events)
-	c.Attributes = st.buildAttributes(rf, scope, span, c.Kind)
-	c.Summary.Custom = st.buildCustomSummary(m.cfg.SummaryPrefix)
+	// 4. inputs, output, attributes, custom summary: built in the arena,
+	// then copied to one allocation the call owns
+	var parts [4][2]int
+	parts[0] = st.buildInputs(bestIn, events)
+	parts[1] = st.buildOutput(bestOut, events)
+	parts[2] = st.buildAttributes(rf, scope, span, c.Kind)
+	parts[3] = st.buildCustomSummary(m.cfg.SummaryPrefix)
+	n := 0
+	for _, p := range parts {
+		n += p[1] - p[0]
+	}
+	owned, out := make([]byte, 0, n), [4][]byte{}
+	for i, p := range parts {
+		if p[1] > p[0] {
+			at := len(owned)
+			owned = append(owned, st.raw[p[0]:p[1]]...)
+			out[i] = owned[at:len(owned):len(owned)]
+		}
+	}
+	c.Inputs, c.Output, c.Attributes, c.Summary.Custom = out[0], out[1], out[2], out[3]
 
 	// 5. usage and cost
 	m.usageAndCost(st, &c)
@@ -439,11 +453,12 @@ func (st *state) kind() string {
 	return ""
 }
 
-// projectID is "entity/project" from the resource, then the span, then the
-// config. A project given as "entity/project" carries its own entity.
-func (m *Mapper) projectID(st *state, rf *resFacts) string {
-	entity := firstOf(rf.entity, st.span.firstStr([]slot{sEntity}))
-	project := firstOf(rf.project, st.span.firstStr([]slot{sProject}))
+// projectParts finds the entity and the project, from the resource, then the
+// span, then the config; project_id is "entity/project". A project given as
+// "entity/project" carries its own entity (then entity is "").
+func (m *Mapper) projectParts(st *state, rf *resFacts) (entity, project string) {
+	entity = firstOf(rf.entity, st.span.firstStr([]slot{sEntity}))
+	project = firstOf(rf.project, st.span.firstStr([]slot{sProject}))
 	if project == "" {
 		project = firstOf(m.cfg.DefaultProject, rf.service)
 	}
@@ -452,14 +467,14 @@ func (m *Mapper) projectID(st *state, rf *resFacts) string {
 	}
 	if i := strings.IndexByte(project, '/'); i >= 0 {
 		if entity == "" {
-			return project
+			return "", project
 		}
 		project = project[i+1:]
 	}
 	if entity == "" {
 		entity = m.cfg.DefaultEntity
 	}
-	return entity + "/" + project
+	return entity, project
 }
 
 // exceptionText is the error text of a failed span: the last exception
@@ -515,7 +530,7 @@ func hexIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (string, string,
 
 // buildInputs encodes inputs: {"<source key>": value} of the winning
 // convention, plus gen_ai.system_instructions; {} when there is none.
-func (st *state) buildInputs(best int8, events ptrace.SpanEventSlice) []byte {
+func (st *state) buildInputs(best int8, events ptrace.SpanEventSlice) [2]int {
 	start := len(st.raw)
 	st.raw = append(st.raw, '{')
 	if best > 0 {
@@ -533,21 +548,22 @@ func (st *state) buildInputs(best int8, events ptrace.SpanEventSlice) []byte {
 		}
 	}
 	st.raw = append(st.raw, '}')
-	return bytes.Clone(st.raw[start:])
+	return [2]int{start, len(st.raw)}
 }
 
 // buildOutput encodes output: {"<source key>": value}, or null.
-func (st *state) buildOutput(best int8, events ptrace.SpanEventSlice) []byte {
-	if best == 0 {
-		return []byte("null")
-	}
+func (st *state) buildOutput(best int8, events ptrace.SpanEventSlice) [2]int {
 	start := len(st.raw)
+	if best == 0 {
+		st.raw = append(st.raw, "null"...)
+		return [2]int{start, len(st.raw)}
+	}
 	conv := &outputConventions[best-1]
 	st.raw = append(st.raw, '{')
 	st.raw = appendKey(st.raw, conv.key)
 	st.appendConvention(conv, best, false, events)
 	st.raw = append(st.raw, '}')
-	return bytes.Clone(st.raw[start:])
+	return [2]int{start, len(st.raw)}
 }
 
 // appendConvention appends the value of a convention to the arena and marks
@@ -647,7 +663,7 @@ func (st *state) appendAttrsObject(m pcommon.Map) {
 // buildAttributes encodes the attributes object: normalized keys, the otel
 // facts, wandb.attributes at the root, then every span attribute not
 // consumed, all un-flattened together.
-func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span, kind string) []byte {
+func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span, kind string) [2]int {
 	t := &st.main
 	// normalized keys
 	if kind != "" {
@@ -693,7 +709,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	}
 	start := len(st.raw)
 	st.raw = t.appendObject(st.raw, &st.w)
-	return bytes.Clone(st.raw[start:])
+	return [2]int{start, len(st.raw)}
 }
 
 // addJSONMembers adds the members of a JSON object text to t under prefix,
@@ -873,9 +889,9 @@ func reservedSummaryKey(k string) bool {
 
 // buildCustomSummary encodes the app's summary keys (attributes under the
 // prefix, un-flattened), or nil when there are none.
-func (st *state) buildCustomSummary(prefix string) []byte {
+func (st *state) buildCustomSummary(prefix string) [2]int {
 	if prefix == "" {
-		return nil
+		return [2]int{}
 	}
 	st.sub.reset()
 	for _, a := range st.attrs {
@@ -891,11 +907,11 @@ func (st *state) buildCustomSummary(prefix string) []byte {
 		}
 	}
 	if st.sub.empty() {
-		return nil
+		return [2]int{}
 	}
 	start := len(st.raw)
 	st.raw = st.sub.appendObject(st.raw, &st.w)
-	return bytes.Clone(st.raw[start:])
+	return [2]int{start, len(st.raw)}
 }
 
 // eachMember calls fn with each member of a compact, valid JSON object:

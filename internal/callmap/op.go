@@ -68,13 +68,19 @@ func (st *state) opDigest(name string, scope pcommon.InstrumentationScope) uint6
 	return h
 }
 
-// opName builds the op ref and returns it with its safe-name part (a
-// substring of it, so both cost one allocation).
-func (st *state) opName(projectID, name string, scope pcommon.InstrumentationScope) (ref, safe string) {
+// opName builds the op ref and returns it with its project id and
+// safe-name parts (substrings of it: all three cost one allocation).
+// entity "" means project is already "entity/project".
+func (st *state) opName(entity, project, name string, scope pcommon.InstrumentationScope) (ref, projectID, safe string) {
 	digest := st.opDigest(name, scope)
 	start := len(st.raw)
 	b := append(st.raw, opRefPrefix...)
-	b = append(b, projectID...)
+	if entity != "" {
+		b = append(b, entity...)
+		b = append(b, '/')
+	}
+	b = append(b, project...)
+	projectEnd := len(b) - start
 	b = append(b, opRefOp...)
 	safeStart := len(b) - start
 	b = appendSafeName(b, name)
@@ -83,7 +89,7 @@ func (st *state) opName(projectID, name string, scope pcommon.InstrumentationSco
 	b = appendHex(b, digest, 16)
 	ref = string(b[start:])
 	st.raw = b[:start]
-	return ref, ref[safeStart:safeEnd]
+	return ref, ref[len(opRefPrefix):projectEnd], ref[safeStart:safeEnd]
 }
 
 // appendSafeName appends the safe form of a span name: lower-cased, every
