@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/callhouse/callhouse/internal/embeddedch"
+)
+
+// Bad command lines fail before anything is loaded.
+func TestRunRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no subcommand", nil, "usage:"},
+		{"unknown subcommand", []string{"start"}, "usage:"},
+		{"fetch with arguments", []string{"fetch", "x"}, "usage:"},
+		{"serve without path", []string{"serve"}, "a data path is required"},
+		{"serve on all interfaces", []string{"serve", "--path", "d", "--listen", "0.0.0.0"}, "not loopback"},
+		{"serve with one port twice", []string{"serve", "--path", "d", "--tcp-port", "9000", "--http-port", "9000"}, "both 9000"},
+		{"serve with unknown flag", []string{"serve", "--path", "d", "--user", "x"}, "flag provided but not defined"},
+		{"serve with extra arguments", []string{"serve", "--path", "d", "extra"}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(tt.args, &stdout, &stderr)
+			require.ErrorContains(t, err, tt.wantErr)
+			require.Empty(t, stdout.String())
+		})
+	}
+}
+
+// The built launcher serves, writes the ready file a script waits for, and
+// on SIGTERM stops with status 0 and removes the ready file.
+func TestServeReadyFileAndSignalStop(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "clickhouse-embedded")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	cacheDir, err := embeddedch.CacheDir()
+	require.NoError(t, err)
+	lib, err := embeddedch.Fetch(context.Background(), cacheDir, os.Stderr)
+	require.NoError(t, err)
+
+	ports := freePorts(t, 2)
+	tcp, http := ports[0], ports[1]
+	readyFile := filepath.Join(dir, "ready")
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, "serve", "--path", filepath.Join(dir, "data"), "--lib", lib,
+		"--tcp-port", strconv.Itoa(tcp), "--http-port", strconv.Itoa(http), "--ready-file", readyFile)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	want := fmt.Sprintf("ready tcp=127.0.0.1:%d http=127.0.0.1:%d\n", tcp, http)
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(readyFile)
+		return string(b) == want
+	}, time.Minute, 20*time.Millisecond, "ready file; stderr: %s", &stderr)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-exited, "stderr: %s", &stderr)
+	require.Equal(t, want, stdout.String())
+	require.NoFileExists(t, readyFile)
+}
+
+// freePorts holds every port until all are chosen, so that they differ.
+func freePorts(t *testing.T, n int) []int {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
