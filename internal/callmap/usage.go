@@ -54,29 +54,24 @@ func usdAmount(v pcommon.Value) (float64, bool) {
 	return f, f >= 0 && !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
-// count returns the first valid token count among the slots.
-func (s *slots) count(list []slot) (int64, bool) {
+// firstValid returns the first value among the slots that read accepts.
+func firstValid[T any](s *slots, list []slot, read func(pcommon.Value) (T, bool)) (T, bool) {
 	for _, k := range list {
 		if s.has[k] {
-			if n, ok := tokenCount(s.v[k]); ok {
-				return n, true
+			if v, ok := read(s.v[k]); ok {
+				return v, true
 			}
 		}
 	}
-	return 0, false
+	var zero T
+	return zero, false
 }
 
+// count returns the first valid token count among the slots.
+func (s *slots) count(list []slot) (int64, bool) { return firstValid(s, list, tokenCount) }
+
 // amount returns the first valid USD amount among the slots.
-func (s *slots) amount(list []slot) (float64, bool) {
-	for _, k := range list {
-		if s.has[k] {
-			if f, ok := usdAmount(s.v[k]); ok {
-				return f, true
-			}
-		}
-	}
-	return 0, false
-}
+func (s *slots) amount(list []slot) (float64, bool) { return firstValid(s, list, usdAmount) }
 
 // usageAndCost fills the span's own usage and cost (summary and the Call's
 // spend fields). See MAPPING.md for the sources and the cost rules.
