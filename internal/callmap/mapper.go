@@ -156,14 +156,13 @@ func (s *slots) first(list []slot) (pcommon.Value, bool) {
 // firstStr is first for string facts: non-string values are rendered, and
 // empty strings are absent.
 func (s *slots) firstStr(list []slot) string {
-	for _, k := range list {
-		if s.has[k] {
-			if str := valueString(s.v[k]); str != "" {
-				return str
-			}
-		}
-	}
-	return ""
+	str, _ := firstValid(s, list, nonEmptyString)
+	return str
+}
+
+func nonEmptyString(v pcommon.Value) (string, bool) {
+	s := valueString(v)
+	return s, s != ""
 }
 
 func valueString(v pcommon.Value) string {
