@@ -102,7 +102,11 @@ type summary struct {
 	} `json:"status_counts"`
 	Weave struct {
 		Status string                     `json:"status"`
-		Costs  map[string]json.RawMessage `json:"costs"`
+		Costs  map[string]struct {
+			PromptTokens     int64   `json:"prompt_tokens"`
+			CompletionTokens int64   `json:"completion_tokens"`
+			TotalCost        float64 `json:"total_cost"`
+		} `json:"costs"`
 	} `json:"weave"`
 	Custom map[string]any `json:"-"`
 }

@@ -145,8 +145,8 @@ func checkConversation(t *testing.T, conv agentsim.Conversation, calls map[strin
 			if !ok || got.InputTokens != want.in || got.OutputTokens != want.out || got.Requests != 1 {
 				t.Errorf("%s: summary.usage[%s] = %+v, want 1 request, %d/%d tokens (the subtree's)", where, model, got, want.in, want.out)
 			}
-			if _, ok := s.Weave.Costs[model]; !ok {
-				t.Errorf("%s: summary.weave.costs has no %s (listed price)", where, model)
+			if cost, ok := s.Weave.Costs[model]; !ok || cost.PromptTokens != want.in || cost.CompletionTokens != want.out || cost.TotalCost <= 0 {
+				t.Errorf("%s: summary.weave.costs[%s] = %+v, want the subtree's %d/%d tokens priced (a listed model)", where, model, cost, want.in, want.out)
 			}
 		}
 		if len(s.Usage) != len(wantUsage) {
