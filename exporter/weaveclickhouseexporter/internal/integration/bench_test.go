@@ -43,10 +43,18 @@ func payloadBytes(recs []callmap.Record) int64 {
 // column build, one native INSERT) into the embedded ClickHouse by batch
 // size. MB/s counts the calls' uncompressed field bytes.
 func BenchmarkInsert(b *testing.B) {
-	for _, size := range []int{100, 1_000, 10_000} {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+	type variant struct {
+		size        int
+		compression string
+	}
+	variants := []variant{{100, "lz4"}, {1_000, "lz4"}, {10_000, "lz4"}, {10_000, "zstd"}, {10_000, "none"}}
+	for _, v := range variants {
+		size := v.size
+		b.Run(fmt.Sprintf("batch=%d/compression=%s", size, v.compression), func(b *testing.B) {
 			db := embeddedchtest.Database(b)
-			exp := startExporter(b, testConfig(db), nil)
+			cfg := testConfig(db)
+			cfg.Compression = v.compression
+			exp := startExporter(b, cfg, nil)
 			batches := make([]ptrace.Traces, 8)
 			for i := range batches {
 				batches[i] = annotatedTraces(benchRecords(size, i)...)
