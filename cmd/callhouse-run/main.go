@@ -67,7 +67,7 @@ func run(collectorBin, launcher, config, data string, tcpPort, httpPort int) err
 		queryHint = fmt.Sprintf("curl 'http://%s/?query=%s'", ch.HTTPAddr(),
 			url.QueryEscape("SELECT op_name, started_at, summary FROM weave.calls ORDER BY started_at DESC LIMIT 10 FORMAT Vertical"))
 	} else {
-		queryHint = "query weave.calls on " + external
+		queryHint = "query weave.calls on " + withoutCredentials(external)
 	}
 
 	col := localstack.Collector{Binary: collectorBin, Config: config, Env: env, Health: envOr("CALLHOUSE_HEALTH_ENDPOINT", "127.0.0.1:13133")}
@@ -112,6 +112,16 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// withoutCredentials drops a user and password from a DSN before it is shown.
+func withoutCredentials(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.User == nil {
+		return endpoint
+	}
+	u.User = nil
+	return u.String()
 }
 
 // hostPort shows a listen address as one a client can dial.
