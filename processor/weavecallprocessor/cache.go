@@ -16,7 +16,7 @@ type releasedTrace struct {
 	out     []derived
 	skel    []skeleton
 	sources []source // resource and scope copies the skeletons refer to
-	bytes   int64
+	bytes   int64    // estimate: calls, skeletons and sources
 	elem    *list.Element
 	// held: spans that came while the trace was being released (see hold).
 	held  []*arrival
@@ -34,6 +34,9 @@ type skeleton struct {
 	flags  uint32
 	source int32 // index into releasedTrace.sources
 }
+
+// bytes estimates the memory a skeleton holds.
+func (sk *skeleton) bytes() int64 { return int64(skeletonOverhead + len(sk.name) + len(sk.msg)) }
 
 // source is a resource and scope (copies owned by the cache).
 type source struct {

@@ -34,8 +34,18 @@ const (
 	reasonLate        = "late"
 )
 
-// callOverhead approximates the bytes of a mapped call besides its JSON.
-const callOverhead = 512
+// Fixed parts of the byte estimates: a mapped call besides its JSON, a
+// cached span skeleton besides its strings, a cached resource and scope.
+const (
+	callOverhead     = 512
+	skeletonOverhead = 96
+	sourceOverhead   = 512
+)
+
+// callBytes estimates the memory a mapped call holds.
+func callBytes(c *callmap.Call) int64 {
+	return int64(callOverhead + len(c.Inputs) + len(c.Output) + len(c.Attributes) + len(c.Summary.Custom))
+}
 
 // evictBatch is how many traces one memory_limit pass releases from a shard
 // before looking again for the shard with the oldest trace.
@@ -242,7 +252,7 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 			pass.move(key, rs, ss, sp)
 			return
 		}
-		b := int64(p.sizer.SpanSize(sp) + callOverhead + len(c.Inputs) + len(c.Output) + len(c.Attributes) + len(c.Summary.Custom))
+		b := int64(p.sizer.SpanSize(sp)) + callBytes(&c)
 		sh := shardOf(sp.TraceID(), len(p.shards))
 		byShard[sh] = append(byShard[sh], int32(len(arrivals)))
 		arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, span: sp, call: c, bytes: b})
@@ -313,7 +323,7 @@ func (p *weavecallProcessor) place(s *shard, arrivals []arrival, idx []int32, no
 // joinLate adds late spans to a released trace, re-derives it and writes
 // the late spans and every call whose trace-level fields changed (their
 // ancestors' roll-ups, most often) with version v. It returns the bytes
-// the trace grew by. The shard's lock is held.
+// the cached trace grew by. The shard's lock is held.
 func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64, late *spanWriter) (bytes int64) {
 	old := len(e.nodes)
 	moved := make([]ptrace.Span, len(arr))
@@ -321,13 +331,14 @@ func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64
 	for i, a := range arr {
 		if a.key != lastKey {
 			e.sources = append(e.sources, copySource(a.rs, a.ss))
+			bytes += sourceOverhead
 			lastKey = a.key
 		}
 		sp := late.move(a.key, a.rs, a.ss, a.span)
 		moved[i] = sp
 		e.nodes = append(e.nodes, newNode(sp, a.call))
 		e.skel = append(e.skel, skeletonOf(sp, int32(len(e.sources)-1)))
-		bytes += a.bytes
+		bytes += callBytes(&a.call) + e.skel[len(e.skel)-1].bytes()
 	}
 	d := make([]derived, len(e.nodes))
 	deriveTrace(e.nodes, d)

@@ -424,3 +424,47 @@ func TestSpanArrivingDuringRelease(t *testing.T) {
 	assert.Empty(t, s.releasing)
 	assert.NotNil(t, s.cache.get(traceID("t1")), "cached for later spans")
 }
+
+func TestReleasedCacheBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		set        func(*Config)
+		remembered []string // traces a late span still finds
+	}{
+		{"by traces: the least recently used is forgotten", func(c *Config) { c.ReleasedCacheTraces = 2 }, []string{"t2", "t3"}},
+		{"by bytes: nothing fits", func(c *Config) { c.ReleasedCacheBytes = 100 }, nil},
+		{"off", func(c *Config) { c.ReleasedCacheTraces = 0 }, nil},
+		{"roomy", func(c *Config) {}, []string{"t1", "t2", "t3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Shards = 1
+			tc.set(cfg)
+			h := newHarness(t, cfg)
+			for _, tr := range []string{"t1", "t2", "t3"} {
+				require.NoError(t, h.consume(agentTrace(tr)...))
+				h.advance(time.Second)
+			}
+			var remembered []string
+			for _, tr := range []string{"t1", "t2", "t3"} {
+				if h.p.shards[0].cache.get(traceID(tr)) != nil {
+					remembered = append(remembered, tr)
+				}
+			}
+			assert.Equal(t, tc.remembered, remembered)
+			s := h.p.shards[0]
+			assert.LessOrEqual(t, s.cache.bytes, s.cache.maxBytes)
+
+			// A late span of t1: with t1 remembered, its ancestors come
+			// again; without, it waits in a group of its own.
+			h.sink.Reset()
+			require.NoError(t, h.consume(sp{trace: "t1", id: "llm3", parent: "agent", start: 750, end: 790}))
+			if len(tc.remembered) == 3 {
+				assert.Equal(t, 3, h.sink.SpanCount())
+			} else {
+				assert.Zero(t, h.sink.SpanCount())
+				assert.Equal(t, int64(1), h.p.bufSpans.Load())
+			}
+		})
+	}
+}

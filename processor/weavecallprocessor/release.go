@@ -19,7 +19,7 @@ type taken struct {
 // counts it released. The shard's lock is held.
 func (p *weavecallProcessor) take(s *shard, tb *traceBuffer, reason string) taken {
 	s.unlink(tb)
-	e := &releasedTrace{id: tb.id, nodes: tb.nodes, bytes: tb.bytes}
+	e := &releasedTrace{id: tb.id, nodes: tb.nodes}
 	s.releasing[tb.id] = e
 
 	ctx := context.Background()

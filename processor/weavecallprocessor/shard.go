@@ -124,6 +124,7 @@ func (s *shard) oldest() (time.Time, bool) {
 // snapshot keeps what re-emitting the trace's spans needs: copies of their
 // resources and scopes, and each span's skeleton. It reads the spans, so it
 // runs before they are handed on.
+// It also sets the cached trace's byte estimate.
 func snapshot(tb *traceBuffer, e *releasedTrace) {
 	rss := tb.w.td.ResourceSpans()
 	e.sources = make([]source, rss.Len())
@@ -131,9 +132,11 @@ func snapshot(tb *traceBuffer, e *releasedTrace) {
 		rs := rss.At(i)
 		e.sources[i] = copySource(rs, rs.ScopeSpans().At(0)) // the writer puts one scope per resource
 	}
+	e.bytes = int64(len(e.sources)) * sourceOverhead
 	e.skel = make([]skeleton, len(tb.spans))
 	for i, sp := range tb.spans {
 		e.skel[i] = skeletonOf(sp, tb.sources[i])
+		e.bytes += callBytes(&tb.nodes[i].call) + e.skel[i].bytes()
 	}
 }
 
