@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +57,8 @@ func TestServeReadyFileAndSignalStop(t *testing.T) {
 	lib, err := embeddedch.Fetch(context.Background(), cacheDir, os.Stderr)
 	require.NoError(t, err)
 
-	ports := freePorts(t, 2)
+	ports, err := embeddedch.FreePorts(2)
+	require.NoError(t, err)
 	tcp, http := ports[0], ports[1]
 	readyFile := filepath.Join(dir, "ready")
 	var stdout, stderr bytes.Buffer
@@ -80,16 +80,4 @@ func TestServeReadyFileAndSignalStop(t *testing.T) {
 	require.NoError(t, <-exited, "stderr: %s", &stderr)
 	require.Equal(t, want, stdout.String())
 	require.NoFileExists(t, readyFile)
-}
-
-// freePorts holds every port until all are chosen, so that they differ.
-func freePorts(t *testing.T, n int) []int {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
 }

@@ -118,6 +118,22 @@ func checkPortsFree(o Options) error {
 	return nil
 }
 
+// FreePorts picks n distinct free loopback ports for a server, holding each
+// until all are chosen so that they differ. Another process may still take
+// one before the server binds it; Serve then fails with "in use".
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", net.JoinHostPort(DefaultListen, "0"))
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
 // httpQuery runs a query over the HTTP interface and returns its body.
 func httpQuery(ctx context.Context, addr, query string, params map[string]string) (string, error) {
 	v := url.Values{}

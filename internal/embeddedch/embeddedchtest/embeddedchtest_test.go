@@ -11,6 +11,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callhouse/callhouse/internal/embeddedch"
 )
 
 func TestMain(m *testing.M) { os.Exit(Run(m)) }
@@ -169,7 +171,7 @@ func TestStartWithPortInUse(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer taken.Close()
-	free, err := freePorts(1)
+	free, err := embeddedch.FreePorts(1)
 	require.NoError(t, err)
 	takenPort := taken.Addr().(*net.TCPAddr).Port
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,7 +84,7 @@ func prepare() (launcher, lib string, err error) {
 
 // startFree starts a server on free ports.
 func startFree(launcher, lib, dir string) (*server, error) {
-	ports, err := freePorts(2)
+	ports, err := embeddedch.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -207,21 +206,6 @@ func parseReady(line string) (tcp, http string, err error) {
 		return "", "", fmt.Errorf("unexpected ready line %q", line)
 	}
 	return tcp, http, nil
-}
-
-// freePorts picks n distinct free loopback ports, holding all until all are
-// chosen so that they differ.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // stop asks the server to stop, waits for it, and removes its data.
