@@ -202,6 +202,7 @@ func (m *Mapper) getState() *state {
 	st, _ := m.pool.Get().(*state)
 	if st == nil {
 		st = &state{}
+		st.main.shapes = &shapeCache{}
 	}
 	st.w.max = m.cfg.MaxValueBytes
 	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]

@@ -22,6 +22,9 @@ type tree struct {
 	ents  []entry
 	order []int32 // entry indexes, sorted by path (ties: insertion order)
 	odd   int     // entries whose path is not plain (see plainPath)
+
+	shapes *shapeCache // set: remember object shapes (see shape.go)
+	leaves []leafSpan  // where emitFlat wrote each value, when remembering
 	sk    []byte  // arena of sort keys
 	keys  []byte  // arena of composed keys
 }
@@ -223,6 +226,11 @@ func (t *tree) appendObject(b []byte, w *valueWriter) []byte {
 // appendValue appends the entries as one JSON value: the single value at
 // the root, or the object (or list) they form.
 func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
+	if t.shapes != nil && t.odd == 0 {
+		if s := t.shapes.find(t.shapes.signature(t.ents)); s != nil {
+			return s.emit(b, t, w)
+		}
+	}
 	// sort indexes, not entries: moving entries (which hold pointers)
 	// costs write barriers
 	t.order = t.order[:0]
@@ -251,7 +259,18 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 		return int(a - b)
 	})
 	if t.odd == 0 && !t.conflicts() {
-		return t.emitFlat(b, w)
+		if t.shapes == nil {
+			return t.emitFlat(b, w)
+		}
+		start := len(b)
+		t.leaves = t.leaves[:0]
+		b = t.emitFlat(b, w)
+		for i := range t.leaves {
+			t.leaves[i].start -= start
+			t.leaves[i].end -= start
+		}
+		t.shapes.remember(b[start:], t.leaves)
+		return b
 	}
 	for i := range t.ents {
 		t.ents[i].setEnd()
@@ -307,7 +326,11 @@ func (t *tree) emitFlat(b []byte, w *valueWriter) []byte {
 		}
 		b = appendString(b, rest)
 		b = append(b, ':')
+		at := len(b)
 		b = t.emitLeaf(b, w, id)
+		if t.shapes != nil {
+			t.leaves = append(t.leaves, leafSpan{start: at, end: len(b), ent: id})
+		}
 		prev = path
 	}
 	for ; open > 0; open-- {

@@ -1,6 +1,7 @@
 package callmap
 
 import (
+	"strconv"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -57,4 +58,24 @@ func TestFlatMatchesNested(t *testing.T) {
 	if want := `{"a":3,"a/b":{"c":5},"ab":{"c":4},`; flat[:len(want)] != want {
 		t.Fatalf("order: %s", flat)
 	}
+}
+
+// TestShapesKeepValuesApart maps spans of one shape with different values,
+// and spans with the same keys in another order.
+func TestShapesKeepValuesApart(t *testing.T) {
+	m := testMapper(t, DefaultConfig())
+	for i := range 3 {
+		c := m.Map(build(attrs(func(a pcommon.Map) {
+			a.PutInt("b.x", int64(i))
+			a.PutStr("a", strconv.Itoa(i*10))
+		})))
+		requireJSONAt(t, strconv.Itoa(i), c.Attributes, "b", "x")
+		requireJSONAt(t, `"`+strconv.Itoa(i*10)+`"`, c.Attributes, "a")
+	}
+	c := m.Map(build(attrs(func(a pcommon.Map) {
+		a.PutStr("a", "first")
+		a.PutInt("b.x", 7)
+	})))
+	requireJSONAt(t, `7`, c.Attributes, "b", "x")
+	requireJSONAt(t, `"first"`, c.Attributes, "a")
 }
