@@ -75,25 +75,25 @@ func deriveTrace(nodes []node, out []derived) {
 	n := len(nodes)
 	idx := make(map[pcommon.SpanID]int32, n)
 	for i := range nodes {
+		out[i] = derived{call: nodes[i].call}
 		if prev, ok := idx[nodes[i].id]; ok {
 			out[prev].superseded = true
 		}
 		idx[nodes[i].id] = int32(i)
 	}
 
-	// parent[i]: index of i's parent within the trace, -1 for a root.
-	// cut[i]: i's parent link was removed (self-parent or cycle).
-	// orphan[i]: i names a parent that is not in the trace.
+	// parent[i]: index of i's parent within the trace, -1 for a root of
+	// the derivation (no parent, a self-parent, a cut cycle link, an orphan).
+	// Flags: orphan: i names a parent that is not in the trace; onPath and
+	// done: the cycle search's marks.
 	parent := make([]int32, n)
 	flags := make([]uint8, n)
 	const (
-		cut uint8 = 1 << iota
-		orphan
+		orphan uint8 = 1 << iota
 		onPath
 		done
 	)
 	for i := range nodes {
-		out[i].call = nodes[i].call
 		parent[i] = -1
 		if nodes[i].parent.IsEmpty() {
 			continue
@@ -102,7 +102,7 @@ func deriveTrace(nodes []node, out []derived) {
 		case !ok:
 			flags[i] |= orphan
 		case p == int32(i) || nodes[i].parent == nodes[i].id:
-			flags[i] |= cut // self-parent (also when a duplicate of itself)
+			// a self-parent (also one naming a duplicate of itself): a root
 		default:
 			parent[i] = p
 		}
@@ -131,7 +131,6 @@ func deriveTrace(nodes []node, out []derived) {
 				}
 			}
 			parent[m] = -1
-			flags[m] |= cut
 		}
 		for _, c := range path {
 			flags[c] = flags[c]&^onPath | done
