@@ -36,7 +36,7 @@ type shapeCache struct {
 func (c *shapeCache) signature(ents []entry) []byte {
 	c.sig = c.sig[:0]
 	for i := range ents {
-		p := ents[i].key[ents[i].pos:]
+		p := ents[i].key[min(int(ents[i].pos), len(ents[i].key)):]
 		c.sig = binary.AppendUvarint(c.sig, uint64(len(p)))
 		c.sig = append(c.sig, p...)
 	}

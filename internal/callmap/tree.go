@@ -20,21 +20,20 @@ import (
 // already named "_value" pushes the generated name to "__value", and so on.
 type tree struct {
 	ents  []entry
-	order []int32 // entry indexes, sorted by path (ties: insertion order)
-	odd   int     // entries whose path is not plain (see plainPath)
+	order []int32   // entry indexes, sorted by path (ties: insertion order)
+	sks   []sortKey // per entry: the key it sorts by
+	odd   int       // entries whose path is not plain (see plainPath)
 
 	shapes *shapeCache // set: remember object shapes (see shape.go)
 	leaves []leafSpan  // where emitFlat wrote each value, when remembering
-	sk    []byte  // arena of sort keys
-	keys  []byte  // arena of composed keys
+	sk     []byte      // arena of sort keys
+	keys   []byte      // arena of composed keys
 }
 
 // entry is one value to place. key[pos:] is the part of the path still to
 // place; pos > len(key) once the whole path is placed (a leaf here).
 type entry struct {
 	key string
-	sk  string // sort key of the path relative to the tree's root
-	skp uint64 // sk's first 8 bytes, big-endian: most comparisons end here
 	raw string // pre-encoded JSON; "" means use val
 	val pcommon.Value
 	pos int32
@@ -52,20 +51,21 @@ func (t *tree) empty() bool { return len(t.ents) == 0 }
 
 // add places v at key[pos:] (pos > len(key): at the root itself).
 func (t *tree) add(key string, pos int, v pcommon.Value) {
-	t.noteOdd(key, pos)
 	t.ents = append(t.ents, entry{key: key, pos: int32(pos), val: v})
 }
 
 // addRaw places pre-encoded JSON at key[pos:].
 func (t *tree) addRaw(key string, pos int, raw string) {
-	t.noteOdd(key, pos)
 	t.ents = append(t.ents, entry{key: key, pos: int32(pos), raw: raw})
 }
 
-// noteOdd counts paths that are not plain: see plainPath.
-func (t *tree) noteOdd(key string, pos int) {
-	if pos > len(key) || !plainPath(key[pos:]) {
-		t.odd++
+// countOdd counts the paths that are not plain (see plainPath).
+func (t *tree) countOdd() {
+	t.odd = 0
+	for i := range t.ents {
+		if e := &t.ents[i]; int(e.pos) > len(e.key) || !plainPath(e.key[e.pos:]) {
+			t.odd++
+		}
 	}
 }
 
@@ -94,6 +94,13 @@ func plainPath(path string) bool {
 		}
 	}
 	return !segStart
+}
+
+// sortKey is what an entry sorts by: its encoded path and the path's first
+// 8 bytes big-endian (most comparisons end there).
+type sortKey struct {
+	s string
+	p uint64
 }
 
 // prefix64 packs the first 8 bytes of s big-endian (zero-padded), so that
@@ -137,7 +144,7 @@ const (
 	skEsc = 0x02
 )
 
-func (t *tree) sortKey(key string, pos int) string {
+func (t *tree) encodeSortKey(key string, pos int) string {
 	if pos > len(key) {
 		return ""
 	}
@@ -226,34 +233,38 @@ func (t *tree) appendObject(b []byte, w *valueWriter) []byte {
 // appendValue appends the entries as one JSON value: the single value at
 // the root, or the object (or list) they form.
 func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
-	if t.shapes != nil && t.odd == 0 {
+	if t.shapes != nil {
+		// a remembered shape is of plain paths: no need to look further
 		if s := t.shapes.find(t.shapes.signature(t.ents)); s != nil {
 			return s.emit(b, t, w)
 		}
 	}
+	t.countOdd()
 	// sort indexes, not entries: moving entries (which hold pointers)
 	// costs write barriers
-	t.order = t.order[:0]
+	t.order, t.sks = t.order[:0], t.sks[:0]
 	for i := range t.ents {
 		e := &t.ents[i]
-		if t.odd == 0 {
-			e.sk = e.key[e.pos:]
-		} else {
-			e.sk = t.sortKey(e.key, int(e.pos))
+		k := ""
+		if int(e.pos) <= len(e.key) {
+			k = e.key[e.pos:]
 		}
-		e.skp = prefix64(e.sk)
+		if t.odd > 0 {
+			k = t.encodeSortKey(e.key, int(e.pos))
+		}
+		t.sks = append(t.sks, sortKey{k, prefix64(k)})
 		t.order = append(t.order, int32(i))
 	}
-	ents := t.ents
+	sks := t.sks
 	slices.SortFunc(t.order, func(a, b int32) int {
-		ea, eb := &ents[a], &ents[b]
-		if ea.skp != eb.skp {
-			if ea.skp < eb.skp {
+		ka, kb := &sks[a], &sks[b]
+		if ka.p != kb.p {
+			if ka.p < kb.p {
 				return -1
 			}
 			return 1
 		}
-		if c := strings.Compare(ea.sk, eb.sk); c != 0 {
+		if c := strings.Compare(ka.s, kb.s); c != 0 {
 			return c
 		}
 		return int(a - b)
@@ -284,7 +295,7 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 // neighbours is enough.
 func (t *tree) conflicts() bool {
 	for i := 1; i < len(t.order); i++ {
-		prev, cur := t.ents[t.order[i-1]].sk, t.ents[t.order[i]].sk
+		prev, cur := t.sks[t.order[i-1]].s, t.sks[t.order[i]].s
 		if strings.HasPrefix(cur, prev) && (len(cur) == len(prev) || cur[len(prev)] == '.') {
 			return true
 		}
@@ -300,7 +311,7 @@ func (t *tree) emitFlat(b []byte, w *valueWriter) []byte {
 	b = append(b, '{')
 	prev, open := "", 0
 	for n, id := range t.order {
-		path := t.ents[id].sk
+		path := t.sks[id].s
 		shared, rest := 0, path
 		if n > 0 {
 			for i := 0; i < len(path) && i < len(prev) && path[i] == prev[i]; i++ {
