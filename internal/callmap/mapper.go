@@ -278,8 +278,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	c.Operation = st.span.firstStr([]slot{sOperation})
 	c.Kind = st.kind()
 	c.DisplayName = st.span.firstStr(displaySlots[:])
-	c.ThreadID = st.span.firstStr(threadSlots[:])
-	c.ThreadID = firstOf(c.ThreadID, rf.thread)
+	c.ThreadID = firstOf(st.span.firstStr(threadSlots[:]), rf.thread)
 	c.WBUserID = firstOf(st.span.firstStr([]slot{sUserID}), rf.user)
 	c.WBRunID = firstOf(st.span.firstStr(runIDSlots[:]), rf.run)
 	if v, ok := st.span.first([]slot{sIsTurn}); ok {
