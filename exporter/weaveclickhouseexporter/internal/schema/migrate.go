@@ -78,62 +78,87 @@ func AppliedVersions(ctx context.Context, conn driver.Conn, o Options) (map[uint
 	return applied, rows.Err()
 }
 
+// priceRow is one row of llm_token_prices.
+type priceRow struct {
+	model, provider, mode, level            string
+	date                                    time.Time
+	input, output, cacheRead, cacheCreation float64
+}
+
+// priceColumns are llm_token_prices' columns in priceRow's order.
+const priceColumns = "model, provider, mode, level, effective_date, input_cost_per_token, output_cost_per_token, " +
+	"cache_read_cost_per_token, cache_creation_cost_per_token"
+
+func rowOf(p pricing.Price) (priceRow, error) {
+	d, err := effectiveDate(p.EffectiveDate)
+	if err != nil {
+		return priceRow{}, fmt.Errorf("price of %q: %w", p.Model, err)
+	}
+	return priceRow{p.Model, p.Provider, p.Mode, p.Level, d, p.InputCostPerToken, p.OutputCostPerToken,
+		p.CacheReadCostPerToken, p.CacheCreateCostPerToken}, nil
+}
+
 // SeedPrices writes the prices that are new or changed into llm_token_prices,
 // so running it again with the same table writes nothing.
 func SeedPrices(ctx context.Context, conn driver.Conn, o Options, prices []pricing.Price) error {
-	type key struct {
-		model string
-		date  time.Time
-	}
-	stored := map[key]pricing.Price{}
-	rows, err := conn.Query(ctx, "SELECT model, effective_date, provider, input_cost_per_token, output_cost_per_token, "+
-		"cache_read_cost_per_token, cache_creation_cost_per_token, level FROM "+o.PricesTable()+" FINAL")
+	stored, err := storedPrices(ctx, conn, o)
 	if err != nil {
 		return fmt.Errorf("read llm_token_prices: %w", err)
 	}
-	for rows.Next() {
-		var p pricing.Price
-		var d time.Time
-		if err := rows.Scan(&p.Model, &d, &p.Provider, &p.InputCostPerToken, &p.OutputCostPerToken,
-			&p.CacheReadCostPerToken, &p.CacheCreateCostPerToken, &p.Level); err != nil {
-			rows.Close()
-			return fmt.Errorf("read llm_token_prices: %w", err)
-		}
-		stored[key{p.Model, d.UTC()}] = p
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read llm_token_prices: %w", err)
-	}
-
-	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+o.PricesTable()+" (model, effective_date, provider, input_cost_per_token, "+
-		"output_cost_per_token, cache_read_cost_per_token, cache_creation_cost_per_token, level)")
-	if err != nil {
-		return fmt.Errorf("write llm_token_prices: %w", err)
-	}
-	defer func() { _ = batch.Close() }()
+	var rows []priceRow
 	for _, p := range prices {
-		d, err := effectiveDate(p.EffectiveDate)
+		r, err := rowOf(p)
 		if err != nil {
-			return fmt.Errorf("price of %q: %w", p.Model, err)
+			return err
 		}
-		old, ok := stored[key{p.Model, d}]
-		old.Model, old.EffectiveDate = p.Model, p.EffectiveDate
-		if ok && old == p {
-			continue
-		}
-		if err := batch.Append(p.Model, d, p.Provider, p.InputCostPerToken, p.OutputCostPerToken,
-			p.CacheReadCostPerToken, p.CacheCreateCostPerToken, p.Level); err != nil {
-			return fmt.Errorf("write llm_token_prices: %w", err)
+		if old, ok := stored[priceKey{r.model, r.date}]; !ok || old != r {
+			rows = append(rows, r)
 		}
 	}
-	if batch.Rows() == 0 {
+	if len(rows) == 0 {
 		return nil
 	}
-	if err := batch.Send(); err != nil {
+	if err := insertPrices(ctx, conn, o, rows); err != nil {
 		return fmt.Errorf("write llm_token_prices: %w", err)
 	}
 	return nil
+}
+
+type priceKey struct {
+	model string
+	date  time.Time
+}
+
+func storedPrices(ctx context.Context, conn driver.Conn, o Options) (map[priceKey]priceRow, error) {
+	rows, err := conn.Query(ctx, "SELECT "+priceColumns+" FROM "+o.PricesTable()+" FINAL")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stored := map[priceKey]priceRow{}
+	for rows.Next() {
+		var r priceRow
+		if err := rows.Scan(&r.model, &r.provider, &r.mode, &r.level, &r.date, &r.input, &r.output, &r.cacheRead, &r.cacheCreation); err != nil {
+			return nil, err
+		}
+		r.date = r.date.UTC()
+		stored[priceKey{r.model, r.date}] = r
+	}
+	return stored, rows.Err()
+}
+
+func insertPrices(ctx context.Context, conn driver.Conn, o Options, rows []priceRow) error {
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+o.PricesTable()+" ("+priceColumns+")")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = batch.Close() }()
+	for _, r := range rows {
+		if err := batch.Append(r.model, r.provider, r.mode, r.level, r.date, r.input, r.output, r.cacheRead, r.cacheCreation); err != nil {
+			return err
+		}
+	}
+	return batch.Send()
 }
 
 // effectiveDate parses a price's YYYY-MM-DD date; no date is 1970-01-01,

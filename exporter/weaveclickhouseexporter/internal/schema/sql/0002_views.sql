@@ -35,7 +35,7 @@ CREATE OR REPLACE VIEW {{table "threads"}}{{onCluster}} AS
 SELECT
     project_id,
     assumeNotNull(thread_id) AS thread_id,
-    uniqExact(turn_id) AS turns,
+    uniqExactIf((trace_id, assumeNotNull(turn_id)), turn_id IS NOT NULL) AS turns,
     uniqExact(trace_id) AS traces,
     count() AS calls,
     countIf(status = 'error') AS errors,

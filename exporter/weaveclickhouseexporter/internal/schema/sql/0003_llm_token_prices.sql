@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS {{table "llm_token_prices"}}{{onCluster}}
     model                         LowCardinality(String),
     effective_date                Date,
     provider                      LowCardinality(String),
+    mode                          LowCardinality(String),
     input_cost_per_token          Float64,
     output_cost_per_token         Float64,
     cache_read_cost_per_token     Float64,

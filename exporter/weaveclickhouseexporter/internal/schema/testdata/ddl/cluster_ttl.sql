@@ -147,7 +147,7 @@ CREATE OR REPLACE VIEW `obs`.`w_threads` ON CLUSTER `prod-eu.1` AS
 SELECT
     project_id,
     assumeNotNull(thread_id) AS thread_id,
-    uniqExact(turn_id) AS turns,
+    uniqExactIf((trace_id, assumeNotNull(turn_id)), turn_id IS NOT NULL) AS turns,
     uniqExact(trace_id) AS traces,
     count() AS calls,
     countIf(status = 'error') AS errors,
@@ -193,6 +193,7 @@ CREATE TABLE IF NOT EXISTS `obs`.`w_llm_token_prices` ON CLUSTER `prod-eu.1`
     model                         LowCardinality(String),
     effective_date                Date,
     provider                      LowCardinality(String),
+    mode                          LowCardinality(String),
     input_cost_per_token          Float64,
     output_cost_per_token         Float64,
     cache_read_cost_per_token     Float64,
