@@ -142,10 +142,12 @@ func BenchmarkProcessor(b *testing.B) {
 	for _, mode := range []struct {
 		name    string
 		grouped bool
-	}{{"grouped", true}, {"ungrouped", false}} {
+		cache   int
+	}{{"grouped", true, defaultReleasedCacheTraces}, {"grouped-nocache", true, 0}, {"ungrouped", false, 0}} {
 		b.Run(mode.name, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.GroupByTrace = mode.grouped
+			cfg.ReleasedCacheTraces = mode.cache
 			cfg.IdleTimeout = 0
 			var got atomic.Int64
 			sink, err := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {

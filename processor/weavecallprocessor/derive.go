@@ -1,6 +1,8 @@
 package weavecallprocessor
 
 import (
+	"slices"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -43,12 +45,40 @@ func isLocalRoot(sp ptrace.Span) bool {
 	return sp.ParentSpanID().IsEmpty() || (f&flagHasIsRemote != 0 && f&flagIsRemote != 0)
 }
 
-// derived is the outcome of deriveTrace for one node.
+// derived holds the trace-level fields deriveTrace computes for one node;
+// callOf applies them to the node's own call.
 type derived struct {
-	call callmap.Call
+	status    callmap.Status
+	counts    callmap.StatusCounts
+	usage     []callmap.ModelUsage // over the subtree; shared read-only
+	costs     []callmap.ModelCost
+	threadID  string
+	turnID    string
+	aggregate bool // its own spend repeats its descendants': zeroed
 	// superseded marks a node whose span id a later node of the trace
 	// repeats: only the last one with an id is part of the tree.
 	superseded bool
+}
+
+// callOf returns the call own with the derived fields applied.
+func (d *derived) callOf(own *callmap.Call) callmap.Call {
+	c := *own
+	c.Summary.Status, c.Summary.StatusCounts = d.status, d.counts
+	c.Summary.Usage, c.Summary.Costs = d.usage, d.costs
+	c.ThreadID, c.TurnID = d.threadID, d.turnID
+	if d.aggregate {
+		c.InputTokens, c.OutputTokens, c.TotalTokens = 0, 0, 0
+		c.CostUSD, c.HasCost = 0, false
+	}
+	return c
+}
+
+// sameAs reports whether d and o are the same trace-level fields.
+func (d *derived) sameAs(o *derived) bool {
+	return d.status == o.status && d.counts == o.counts &&
+		d.threadID == o.threadID && d.turnID == o.turnID &&
+		d.aggregate == o.aggregate && d.superseded == o.superseded &&
+		slices.Equal(d.usage, o.usage) && slices.Equal(d.costs, o.costs)
 }
 
 // deriveTrace computes the trace-level fields of every call of one trace
@@ -75,7 +105,11 @@ func deriveTrace(nodes []node, out []derived) {
 	n := len(nodes)
 	idx := make(map[pcommon.SpanID]int32, n)
 	for i := range nodes {
-		out[i] = derived{call: nodes[i].call}
+		own := &nodes[i].call
+		out[i] = derived{
+			status: own.Summary.Status, counts: ownCounts(own.Summary.Status),
+			usage: own.Summary.Usage, costs: own.Summary.Costs, threadID: own.ThreadID,
+		}
 		if prev, ok := idx[nodes[i].id]; ok {
 			out[prev].superseded = true
 		}
@@ -171,39 +205,26 @@ func deriveTrace(nodes []node, out []derived) {
 	errBelow := make([]bool, n)
 	for k := len(order) - 1; k >= 0; k-- {
 		i := order[k]
-		c := &out[i].call
-		own := c.Summary
-		counts := ownCounts(own.Status)
+		o := &out[i]
 		var usage []callmap.ModelUsage
 		var costs []callmap.ModelCost
 		for _, ch := range children[first[i]:first[i+1]] {
-			cs := &out[ch].call.Summary
-			counts.Add(cs.StatusCounts)
-			usage = callmap.MergeUsage(usage, cs.Usage)
-			costs = callmap.MergeCosts(costs, cs.Costs)
-			if cs.Status == callmap.StatusError || errBelow[ch] {
+			oc := &out[ch]
+			o.counts.Add(oc.counts)
+			usage = callmap.MergeUsage(usage, oc.usage)
+			costs = callmap.MergeCosts(costs, oc.costs)
+			if oc.status == callmap.StatusError || errBelow[ch] {
 				errBelow[i] = true
 			}
 		}
-		switch {
-		case len(usage) == 0 && len(costs) == 0:
-			// Leaf of the spend: its own figures stand (shared, read-only).
-		case len(own.Usage) > 0 || len(own.Costs) > 0:
-			// An aggregate repeating its descendants' spend.
-			c.Summary.Usage, c.Summary.Costs = usage, costs
-			c.InputTokens, c.OutputTokens, c.TotalTokens = 0, 0, 0
-			c.CostUSD, c.HasCost = 0, false
-		default:
-			c.Summary.Usage, c.Summary.Costs = usage, costs
+		if len(usage) > 0 || len(costs) > 0 {
+			// Descendants carry spend: if this call carries some too, it
+			// is an aggregate repeating theirs.
+			o.aggregate = len(o.usage) > 0 || len(o.costs) > 0
+			o.usage, o.costs = usage, costs
 		}
-		c.Summary.StatusCounts = counts
-		if errBelow[i] && (own.Status == callmap.StatusSuccess || own.Status == "") {
-			c.Summary.Status = callmap.StatusDescendantError
-		}
-	}
-	for i := range nodes {
-		if out[i].superseded { // in no tree: counts only itself
-			out[i].call.Summary.StatusCounts = ownCounts(out[i].call.Summary.Status)
+		if errBelow[i] && (o.status == callmap.StatusSuccess || o.status == "") {
+			o.status = callmap.StatusDescendantError
 		}
 	}
 
@@ -216,7 +237,7 @@ func deriveTrace(nodes []node, out []derived) {
 	// Turn ids, parents first; superseded nodes take their parent's.
 	turn := make([]string, n)
 	turnOf := func(i int32) string {
-		switch c := &out[i].call; {
+		switch c := &nodes[i].call; {
 		case c.IsTurn:
 			return c.ID
 		case parent[i] >= 0:
@@ -234,11 +255,10 @@ func deriveTrace(nodes []node, out []derived) {
 		if out[i].superseded {
 			turn[i] = turnOf(int32(i))
 		}
-		c := &out[i].call
-		if c.ThreadID == "" {
-			c.ThreadID = thread
+		if out[i].threadID == "" {
+			out[i].threadID = thread
 		}
-		c.TurnID = turn[i]
+		out[i].turnID = turn[i]
 	}
 }
 
@@ -260,7 +280,7 @@ func ownCounts(s callmap.Status) callmap.StatusCounts {
 func traceThread(nodes []node, out []derived, isRoot func(int) bool) string {
 	best, bestRoot := -1, false
 	for i := range nodes {
-		if out[i].call.ThreadID == "" || out[i].superseded {
+		if out[i].threadID == "" || out[i].superseded {
 			continue
 		}
 		r := isRoot(i)
@@ -271,7 +291,7 @@ func traceThread(nodes []node, out []derived, isRoot func(int) bool) string {
 	if best < 0 {
 		return ""
 	}
-	return out[best].call.ThreadID
+	return out[best].threadID
 }
 
 // earlier orders nodes by start time, then span id, so choices between

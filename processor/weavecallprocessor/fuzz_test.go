@@ -58,19 +58,20 @@ func FuzzDeriveTrace(f *testing.F) {
 		var spend, rolled int64
 		for i, n := range nodes {
 			d := out[i]
+			c := d.callOf(&n.call)
 			require.Equal(t, winner[n.id] != i, d.superseded)
-			require.Contains(t, []callmap.Status{callmap.StatusSuccess, callmap.StatusError, callmap.StatusRunning, callmap.StatusDescendantError}, d.call.Summary.Status)
+			require.Contains(t, []callmap.Status{callmap.StatusSuccess, callmap.StatusError, callmap.StatusRunning, callmap.StatusDescendantError}, c.Summary.Status)
 			if d.superseded {
 				continue
 			}
 			want.Add(ownCounts(n.call.Summary.Status))
-			spend += d.call.InputTokens
+			spend += c.InputTokens
 			// A tree root: no parent, a parent not in the trace (or only as
 			// itself), or one whose link was cut in a cycle — the last is
 			// found by the counts: a node counted in no ancestor.
 			if isTreeRoot(nodes, out, i, winner) {
-				got.Add(d.call.Summary.StatusCounts)
-				for _, u := range d.call.Summary.Usage {
+				got.Add(c.Summary.StatusCounts)
+				for _, u := range c.Summary.Usage {
 					rolled += u.InputTokens
 				}
 			}

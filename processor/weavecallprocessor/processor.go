@@ -196,15 +196,22 @@ func (p *weavecallProcessor) sweep(s *shard, now time.Time) ptrace.Traces {
 	return p.releaseTaken(s, ts, v, now)
 }
 
-// annotate stores the call on its span; a superseded duplicate gets a
-// version just below the winner's, so storage keeps the winner.
-func annotate(sp ptrace.Span, d *derived, v uint64) {
-	rec := d.call.ToRecord()
+// annotate stores the call on its span with version v.
+func annotate(sp ptrace.Span, c *callmap.Call, v uint64) {
+	rec := c.ToRecord()
 	rec.Version = v
-	if d.superseded {
-		rec.Version = v - 1
-	}
 	callmap.Annotate(sp, &rec)
+}
+
+// annotateDerived stores a node's call with its trace-level fields; a
+// superseded duplicate gets a version just below the winner's, so storage
+// keeps the winner.
+func annotateDerived(sp ptrace.Span, own *callmap.Call, d *derived, v uint64) {
+	c := d.callOf(own)
+	if d.superseded {
+		v--
+	}
+	annotate(sp, &c, v)
 }
 
 // send passes released spans on; nothing to send is no call.
@@ -347,9 +354,9 @@ func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64
 	for i := range d {
 		switch {
 		case i >= old:
-			annotate(moved[i-old], &d[i], v)
-		case !sameDerived(&d[i], &e.out[i]):
-			annotate(e.reemit(&reemit, i), &d[i], v)
+			annotateDerived(moved[i-old], &e.nodes[i].call, &d[i], v)
+		case !d[i].sameAs(&e.out[i]):
+			annotateDerived(e.reemit(&reemit, i), &e.nodes[i].call, &d[i], v)
 			annotated++
 		}
 	}
@@ -406,7 +413,7 @@ func (p *weavecallProcessor) consumeUngrouped(ctx context.Context, td ptrace.Tra
 			failed++
 			return
 		}
-		annotate(sp, &derived{call: c}, v)
+		annotate(sp, &c, v)
 		annotated++
 		traces[sp.TraceID()] = struct{}{}
 	})

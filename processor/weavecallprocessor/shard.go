@@ -2,7 +2,6 @@ package weavecallprocessor
 
 import (
 	"container/list"
-	"slices"
 	"sync"
 	"time"
 
@@ -184,18 +183,4 @@ func (e *releasedTrace) reemit(w *spanWriter, i int) ptrace.Span {
 	sp.Status().SetCode(sk.code)
 	sp.Status().SetMessage(sk.msg)
 	return sp
-}
-
-// sameDerived reports whether re-deriving left a call's trace-level fields
-// as they were emitted.
-func sameDerived(a, b *derived) bool {
-	x, y := &a.call, &b.call
-	return a.superseded == b.superseded &&
-		x.Summary.Status == y.Summary.Status &&
-		x.Summary.StatusCounts == y.Summary.StatusCounts &&
-		slices.Equal(x.Summary.Usage, y.Summary.Usage) &&
-		slices.Equal(x.Summary.Costs, y.Summary.Costs) &&
-		x.ThreadID == y.ThreadID && x.TurnID == y.TurnID &&
-		x.InputTokens == y.InputTokens && x.OutputTokens == y.OutputTokens &&
-		x.TotalTokens == y.TotalTokens && x.CostUSD == y.CostUSD && x.HasCost == y.HasCost
 }
