@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,16 +47,8 @@ func TestRunRejects(t *testing.T) {
 // The built launcher serves, writes the ready file a script waits for, and
 // on SIGTERM stops with status 0 and removes the ready file.
 func TestServeReadyFileAndSignalStop(t *testing.T) {
+	bin, lib := launcher(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "clickhouse-embedded")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	cacheDir, err := embeddedch.CacheDir()
-	require.NoError(t, err)
-	lib, err := embeddedch.Fetch(context.Background(), cacheDir, os.Stderr)
-	require.NoError(t, err)
 
 	ports, err := embeddedch.FreePorts(2)
 	require.NoError(t, err)
@@ -80,4 +73,61 @@ func TestServeReadyFileAndSignalStop(t *testing.T) {
 	require.NoError(t, <-exited, "stderr: %s", &stderr)
 	require.Equal(t, want, stdout.String())
 	require.NoFileExists(t, readyFile)
+}
+
+// A server that cannot start ends the launcher with ClickHouse's reason.
+func TestServeFailsOnUnusablePath(t *testing.T) {
+	bin, lib := launcher(t)
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	ports, err := embeddedch.FreePorts(2)
+	require.NoError(t, err)
+	cmd := exec.Command(bin, "serve", "--path", filepath.Join(file, "data"), "--lib", lib,
+		"--tcp-port", strconv.Itoa(ports[0]), "--http-port", strconv.Itoa(ports[1]))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 1, exit.ExitCode())
+	require.Contains(t, string(out), "the server stopped by itself")
+	require.Contains(t, string(out), "Not a directory")
+}
+
+var built struct {
+	sync.Once
+	bin, lib string
+	err      error
+}
+
+// launcher builds this command once per test binary and fetches the library.
+func launcher(t *testing.T) (bin, lib string) {
+	built.Do(func() {
+		dir, err := os.MkdirTemp("", "clickhouse-embedded-test-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.bin = filepath.Join(dir, "clickhouse-embedded")
+		build := exec.Command("go", "build", "-o", built.bin, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %w\n%s", err, out)
+			return
+		}
+		cacheDir, err := embeddedch.CacheDir()
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.lib, built.err = embeddedch.Fetch(context.Background(), cacheDir, os.Stderr)
+	})
+	require.NoError(t, built.err)
+	return built.bin, built.lib
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.bin != "" {
+		os.RemoveAll(filepath.Dir(built.bin))
+	}
+	os.Exit(code)
 }
