@@ -78,8 +78,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; %s", fs.Args(), usage)
 	}
-	if !embeddedch.Supported {
-		return embeddedch.Serve(context.Background(), "", o, nil) // the platform error
+	if err := embeddedch.CheckPlatform(); err != nil {
+		return err
 	}
 	if err := o.Validate(); err != nil {
 		return err

@@ -26,8 +26,11 @@ const libMember = "package/libchdb.so"
 // library; later calls return at once. Several processes may call it at the
 // same time: a file lock makes one download while the others wait, and the
 // library appears under its final name only when whole. Progress goes to log
-// (nil for none).
+// (nil for none). On platforms that cannot run it, Fetch fails at once.
 func Fetch(ctx context.Context, cacheDir string, log io.Writer) (string, error) {
+	if err := CheckPlatform(); err != nil {
+		return "", err
+	}
 	if log == nil {
 		log = io.Discard
 	}

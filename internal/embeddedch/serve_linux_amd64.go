@@ -11,8 +11,9 @@ import (
 	"github.com/ebitengine/purego"
 )
 
-// Supported reports whether this platform can run the embedded server.
-const Supported = true
+// CheckPlatform reports whether this platform can run the embedded server:
+// nil here.
+func CheckPlatform() error { return nil }
 
 // Serve loads libchdb.so from lib and serves o until ctx is cancelled, then
 // stops the server and returns nil. onReady (may be nil) is called once both
