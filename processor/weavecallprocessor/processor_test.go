@@ -30,35 +30,101 @@ func agentTrace(trace string) []sp {
 	}
 }
 
-func TestReleaseWhenRootIdle(t *testing.T) {
-	h := newHarness(t, testConfig())
-	require.NoError(t, h.consume(agentTrace("t1")...))
-	h.advance(999 * time.Millisecond)
-	assert.Zero(t, h.sink.SpanCount(), "released before the idle window passed")
-	h.advance(time.Millisecond)
-	require.Equal(t, 5, h.sink.SpanCount())
-	require.Len(t, h.sink.AllTraces(), 1, "one trace, one downstream batch")
-
-	calls := h.latest()
-	assert.Equal(t, []string{"agent", "llm1", "llm2", "root", "tool"}, names(calls))
-	for name, c := range calls {
-		assert.Equal(t, calls["root"].Version, c.Version, "%s: one release, one version", name)
-		assert.NotZero(t, c.Version)
+// TestReleasePolicy checks when a trace goes out (idle window after its
+// root ended, or max_wait), with which reason, and what its calls carry.
+func TestReleasePolicy(t *testing.T) {
+	type step struct {
+		advance   time.Duration
+		wantSpans int // spans passed on so far
 	}
-	assert.Equal(t, callmap.StatusDescendantError, calls["root"].Status)
-	assert.Equal(t, callmap.StatusDescendantError, calls["agent"].Status)
-	assert.Equal(t, callmap.StatusError, calls["tool"].Status)
-	assert.Equal(t, callmap.StatusSuccess, calls["llm1"].Status)
-	root := summaryOf(t, calls["root"])
-	assert.Equal(t, int64(300), root.Usage["gpt-4o"].InputTokens)
-	assert.Equal(t, int64(4), root.StatusCounts.Success)
-	assert.Equal(t, int64(1), root.StatusCounts.Error)
-
-	metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
-		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonRootIdle))},
-	}, metricdatatest.IgnoreTimestamp())
-	metadatatest.AssertEqualProcessorWeavecallSpansAnnotated(t, h.tel, []metricdata.DataPoint[int64]{{Value: 5}}, metricdatatest.IgnoreTimestamp())
-	metadatatest.AssertEqualProcessorWeavecallBufferedSpans(t, h.tel, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+	tests := []struct {
+		name   string
+		spans  []sp
+		steps  []step
+		reason string
+		check  func(t *testing.T, calls map[string]callmap.Record)
+	}{
+		{
+			name:   "root ended: released after the idle window",
+			spans:  agentTrace("t1"),
+			steps:  []step{{999 * time.Millisecond, 0}, {time.Millisecond, 5}},
+			reason: reasonRootIdle,
+			check: func(t *testing.T, calls map[string]callmap.Record) {
+				assert.Equal(t, []string{"agent", "llm1", "llm2", "root", "tool"}, names(calls))
+				for name, c := range calls {
+					assert.Equal(t, calls["root"].Version, c.Version, "%s: one release, one version", name)
+				}
+				assert.Equal(t, callmap.StatusDescendantError, calls["root"].Status)
+				assert.Equal(t, callmap.StatusDescendantError, calls["agent"].Status)
+				assert.Equal(t, callmap.StatusError, calls["tool"].Status)
+				assert.Equal(t, callmap.StatusSuccess, calls["llm1"].Status)
+				root := summaryOf(t, calls["root"])
+				assert.Equal(t, int64(300), root.Usage["gpt-4o"].InputTokens)
+				assert.Equal(t, int64(4), root.StatusCounts.Success)
+				assert.Equal(t, int64(1), root.StatusCounts.Error)
+			},
+		},
+		{
+			name: "a root whose parent is remote (span flags) counts as the root",
+			spans: []sp{
+				{id: "server", parent: "browser", remote: true, start: 0, end: 10},
+				{id: "llm", parent: "server", start: 1, end: 5, thread: "conv"},
+			},
+			steps:  []step{{time.Second, 2}},
+			reason: reasonRootIdle,
+			check: func(t *testing.T, calls map[string]callmap.Record) {
+				assert.Equal(t, hexID("server"), calls["llm"].TurnID)
+				assert.Equal(t, hexID("browser"), calls["server"].ParentID)
+			},
+		},
+		{
+			name: "orphans: no root, released at max_wait",
+			spans: []sp{
+				{id: "a", parent: "missing", start: 0, end: 10, thread: "conv"},
+				{id: "b", parent: "a", start: 1, end: 5, err: true},
+			},
+			steps:  []step{{9 * time.Second, 0}, {time.Second, 2}},
+			reason: reasonMaxWait,
+			check: func(t *testing.T, calls map[string]callmap.Record) {
+				assert.Equal(t, callmap.StatusDescendantError, calls["a"].Status)
+				assert.Equal(t, hexID("missing"), calls["a"].ParentID)
+				assert.Equal(t, "conv", calls["b"].ThreadID)
+				assert.Empty(t, calls["b"].TurnID, "no turn id while the root is unknown")
+			},
+		},
+		{
+			name: "a running root is never idle: released at max_wait",
+			spans: []sp{
+				{id: "root", start: 0, end: -1},
+				{id: "child", parent: "root", start: 1, end: 5, err: true},
+			},
+			steps:  []step{{5 * time.Second, 0}, {5 * time.Second, 2}},
+			reason: reasonMaxWait,
+			check: func(t *testing.T, calls map[string]callmap.Record) {
+				assert.Equal(t, callmap.StatusRunning, calls["root"].Status)
+				assert.True(t, calls["root"].EndedAt.IsZero())
+				assert.Equal(t, int64(1), summaryOf(t, calls["root"]).StatusCounts.Error)
+				assert.Zero(t, summaryOf(t, calls["root"]).StatusCounts.Success, "running: not counted yet")
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, testConfig())
+			require.NoError(t, h.consume(tt.spans...))
+			for i, s := range tt.steps {
+				h.advance(s.advance)
+				require.Equal(t, s.wantSpans, h.sink.SpanCount(), "after step %d", i)
+			}
+			require.Len(t, h.sink.AllTraces(), 1, "one trace, one downstream request")
+			tt.check(t, h.latest())
+			metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
+				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", tt.reason))},
+			}, metricdatatest.IgnoreTimestamp())
+			metadatatest.AssertEqualProcessorWeavecallSpansAnnotated(t, h.tel, []metricdata.DataPoint[int64]{{Value: int64(len(tt.spans))}}, metricdatatest.IgnoreTimestamp())
+			metadatatest.AssertEqualProcessorWeavecallBufferedSpans(t, h.tel, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+		})
+	}
 }
 
 func TestMultiBatchMultiServiceOutOfOrder(t *testing.T) {
@@ -118,54 +184,6 @@ func TestAggregateUsageNotCountedTwice(t *testing.T) {
 		sum += c.InputTokens
 	}
 	assert.Equal(t, int64(300), sum, "SUM of own spend over calls")
-}
-
-func TestOrphansReleasedAtMaxWait(t *testing.T) {
-	h := newHarness(t, testConfig())
-	require.NoError(t, h.consume(
-		sp{id: "a", parent: "missing", start: 0, end: 10, thread: "conv"},
-		sp{id: "b", parent: "a", start: 1, end: 5, err: true},
-	))
-	h.advance(9 * time.Second)
-	assert.Zero(t, h.sink.SpanCount(), "no root: no idle release")
-	h.advance(time.Second)
-	require.Equal(t, 2, h.sink.SpanCount())
-	calls := h.latest()
-	assert.Equal(t, callmap.StatusDescendantError, calls["a"].Status)
-	assert.Equal(t, hexID("missing"), calls["a"].ParentID)
-	assert.Equal(t, "conv", calls["b"].ThreadID)
-	assert.Empty(t, calls["b"].TurnID, "no turn id while the root is unknown")
-	metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
-		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonMaxWait))},
-	}, metricdatatest.IgnoreTimestamp())
-}
-
-func TestRemoteParentCountsAsRoot(t *testing.T) {
-	h := newHarness(t, testConfig())
-	require.NoError(t, h.consume(
-		sp{id: "server", parent: "browser", remote: true, start: 0, end: 10},
-		sp{id: "llm", parent: "server", start: 1, end: 5, thread: "conv"},
-	))
-	h.advance(time.Second)
-	require.Equal(t, 2, h.sink.SpanCount(), "released after the idle window, not max_wait")
-	calls := h.latest()
-	assert.Equal(t, hexID("server"), calls["llm"].TurnID)
-	assert.Equal(t, hexID("browser"), calls["server"].ParentID)
-}
-
-func TestRunningSpans(t *testing.T) {
-	h := newHarness(t, testConfig())
-	require.NoError(t, h.consume(
-		sp{id: "root", start: 0, end: -1},
-		sp{id: "child", parent: "root", start: 1, end: 5, err: true},
-	))
-	h.advance(5 * time.Second)
-	assert.Zero(t, h.sink.SpanCount(), "a running root is not idle")
-	h.advance(5 * time.Second)
-	calls := h.latest()
-	assert.Equal(t, callmap.StatusRunning, calls["root"].Status)
-	assert.True(t, calls["root"].EndedAt.IsZero())
-	assert.Equal(t, int64(1), summaryOf(t, calls["root"]).StatusCounts.Error)
 }
 
 func TestCycleSelfParentAndDuplicates(t *testing.T) {
