@@ -92,6 +92,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal during the stop ends the process at once
+	}()
 	readyErr := make(chan error, 1)
 	onReady := func() {
 		line := fmt.Sprintf("ready tcp=%s http=%s\n", o.TCPAddr(), o.HTTPAddr())
@@ -105,6 +109,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, line)
 	}
 	err := embeddedch.Serve(ctx, *lib, o, onReady)
+	if err == nil {
+		// After ClickHouse's own "Query was cancelled", which is how it stops.
+		fmt.Fprintln(stderr, "clickhouse-embedded: stopped; the data in", o.Path, "is kept")
+	}
 	if *readyFile != "" {
 		os.Remove(*readyFile) // no longer ready
 	}
