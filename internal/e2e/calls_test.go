@@ -101,7 +101,7 @@ type summary struct {
 		Error   int `json:"error"`
 	} `json:"status_counts"`
 	Weave struct {
-		Status string                     `json:"status"`
+		Status string `json:"status"`
 		Costs  map[string]struct {
 			PromptTokens     int64   `json:"prompt_tokens"`
 			CompletionTokens int64   `json:"completion_tokens"`
