@@ -19,7 +19,7 @@ type node struct {
 	// (OTLP span flags), so it is the root of its service's part even
 	// though its parent will never arrive.
 	remoteParent bool
-	call         callmap.Call
+	call         *callmap.Call // shared, never modified
 }
 
 // OTLP span flags telling whether the parent is remote (bits 8 and 9).
@@ -29,7 +29,7 @@ const (
 )
 
 // newNode makes the node of a span.
-func newNode(sp ptrace.Span, c callmap.Call) node {
+func newNode(sp ptrace.Span, c *callmap.Call) node {
 	f := sp.Flags()
 	return node{
 		id: sp.SpanID(), parent: sp.ParentSpanID(), start: sp.StartTimestamp(),
@@ -105,7 +105,7 @@ func deriveTrace(nodes []node, out []derived) {
 	n := len(nodes)
 	idx := make(map[pcommon.SpanID]int32, n)
 	for i := range nodes {
-		own := &nodes[i].call
+		own := nodes[i].call
 		out[i] = derived{
 			status: own.Summary.Status, counts: ownCounts(own.Summary.Status),
 			usage: own.Summary.Usage, costs: own.Summary.Costs, threadID: own.ThreadID,
@@ -237,7 +237,7 @@ func deriveTrace(nodes []node, out []derived) {
 	// Turn ids, parents first; superseded nodes take their parent's.
 	turn := make([]string, n)
 	turnOf := func(i int32) string {
-		switch c := &nodes[i].call; {
+		switch c := nodes[i].call; {
 		case c.IsTurn:
 			return c.ID
 		case parent[i] >= 0:

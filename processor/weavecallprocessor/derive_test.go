@@ -53,7 +53,7 @@ func (b nb) node() node {
 			c.CostUSD, c.HasCost = b.cost, true
 		}
 	}
-	return node{id: id, parent: parent, start: pcommon.Timestamp(b.start), remoteParent: b.remote, call: c}
+	return node{id: id, parent: parent, start: pcommon.Timestamp(b.start), remoteParent: b.remote, call: &c}
 }
 
 // want is what a test checks of one derived call, by node name.
@@ -226,7 +226,7 @@ func TestDeriveTrace(t *testing.T) {
 			out := make([]derived, len(nodes))
 			deriveTrace(nodes, out)
 			for i, w := range tt.want {
-				c := out[i].callOf(&nodes[i].call)
+				c := out[i].callOf(nodes[i].call)
 				name := tt.nodes[i].id
 				assert.Equal(t, w.status, c.Summary.Status, "%s status", name)
 				assert.Equal(t, w.counts, c.Summary.StatusCounts, "%s status_counts", name)
@@ -264,11 +264,11 @@ func TestDeriveAggregateZeroesOwnSpend(t *testing.T) {
 	}
 	out := make([]derived, 2)
 	deriveTrace(nodes, out)
-	a := out[0].callOf(&nodes[0].call)
+	a := out[0].callOf(nodes[0].call)
 	assert.Zero(t, a.InputTokens+a.OutputTokens+a.TotalTokens)
 	assert.Zero(t, a.CostUSD)
 	assert.False(t, a.HasCost)
-	l := out[1].callOf(&nodes[1].call)
+	l := out[1].callOf(nodes[1].call)
 	assert.Equal(t, int64(18), l.TotalTokens)
 	assert.True(t, l.HasCost)
 	// SUM over calls of own spend equals the root's roll-up.

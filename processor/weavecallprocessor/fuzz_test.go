@@ -17,7 +17,7 @@ func fuzzNodes(data []byte) []node {
 	var nodes []node
 	for i := 0; i+2 < len(data) && len(nodes) < 64; i += 3 {
 		id, parent, st := data[i]%16+1, data[i+1]%18, data[i+2]
-		n := node{id: pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, id}, start: pcommon.Timestamp(st)}
+		n := node{id: pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, id}, start: pcommon.Timestamp(st), call: new(callmap.Call)}
 		if parent > 0 {
 			n.parent = pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, parent}
 		}
@@ -58,7 +58,7 @@ func FuzzDeriveTrace(f *testing.F) {
 		var spend, rolled int64
 		for i, n := range nodes {
 			d := out[i]
-			c := d.callOf(&n.call)
+			c := d.callOf(n.call)
 			require.Equal(t, winner[n.id] != i, d.superseded)
 			require.Contains(t, []callmap.Status{callmap.StatusSuccess, callmap.StatusError, callmap.StatusRunning, callmap.StatusDescendantError}, c.Summary.Status)
 			if d.superseded {

@@ -224,18 +224,20 @@ func (p *weavecallProcessor) send(ctx context.Context, td ptrace.Traces) error {
 
 // mapSpan maps one span. A panic in the mapper (a bug met on odd input)
 // must not take the collector down: the span is then passed on as is.
-func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, sp ptrace.Span) (c callmap.Call, ok bool) {
+// The call is written to c.
+func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, sp ptrace.Span, c *callmap.Call) (ok bool) {
 	if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
-		return c, false
+		return false
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			p.logger.Error("weavecall: mapping a span panicked; passing it on unannotated",
 				zap.Any("panic", r), zap.Stringer("trace_id", sp.TraceID()), zap.Stringer("span_id", sp.SpanID()))
-			c, ok = callmap.Call{}, false
+			ok = false
 		}
 	}()
-	return p.mapper.Map(res, scope, sp), true
+	*c = p.mapper.Map(res, scope, sp)
+	return true
 }
 
 // ConsumeTraces maps the spans and either annotates them at once
@@ -253,13 +255,13 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 	failed := int64(0)
 	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, ordinal int32, sp ptrace.Span) {
 		key := scopeKey{batch: batch, scope: ordinal}
-		c, ok := p.mapSpan(rs.Resource(), ss.Scope(), sp)
-		if !ok {
+		c := new(callmap.Call) // kept by the buffer and the cache
+		if !p.mapSpan(rs.Resource(), ss.Scope(), sp, c) {
 			failed++
 			pass.move(key, rs, ss, sp)
 			return
 		}
-		b := int64(p.sizer.SpanSize(sp)) + callBytes(&c)
+		b := int64(p.sizer.SpanSize(sp)) + callBytes(c)
 		sh := shardOf(sp.TraceID(), len(p.shards))
 		byShard[sh] = append(byShard[sh], int32(len(arrivals)))
 		arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, span: sp, call: c, bytes: b})
@@ -345,7 +347,7 @@ func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64
 		moved[i] = sp
 		e.nodes = append(e.nodes, newNode(sp, a.call))
 		e.skel = append(e.skel, skeletonOf(sp, int32(len(e.sources)-1)))
-		bytes += callBytes(&a.call) + e.skel[len(e.skel)-1].bytes()
+		bytes += callBytes(a.call) + e.skel[len(e.skel)-1].bytes()
 	}
 	d := make([]derived, len(e.nodes))
 	deriveTrace(e.nodes, d)
@@ -354,9 +356,9 @@ func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64
 	for i := range d {
 		switch {
 		case i >= old:
-			annotateDerived(moved[i-old], &e.nodes[i].call, &d[i], v)
+			annotateDerived(moved[i-old], e.nodes[i].call, &d[i], v)
 		case !d[i].sameAs(&e.out[i]):
-			annotateDerived(e.reemit(&reemit, i), &e.nodes[i].call, &d[i], v)
+			annotateDerived(e.reemit(&reemit, i), e.nodes[i].call, &d[i], v)
 			annotated++
 		}
 	}
@@ -408,8 +410,8 @@ func (p *weavecallProcessor) consumeUngrouped(ctx context.Context, td ptrace.Tra
 	var annotated, failed int64
 	traces := map[pcommon.TraceID]struct{}{}
 	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, _ int32, sp ptrace.Span) {
-		c, ok := p.mapSpan(rs.Resource(), ss.Scope(), sp)
-		if !ok {
+		var c callmap.Call
+		if !p.mapSpan(rs.Resource(), ss.Scope(), sp, &c) {
 			failed++
 			return
 		}

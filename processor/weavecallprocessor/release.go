@@ -48,7 +48,7 @@ func (p *weavecallProcessor) releaseTaken(s *shard, ts []taken, v uint64, now ti
 		e.out = make([]derived, len(tb.nodes))
 		deriveTrace(tb.nodes, e.out)
 		for i, sp := range tb.spans {
-			annotateDerived(sp, &tb.nodes[i].call, &e.out[i], v)
+			annotateDerived(sp, tb.nodes[i].call, &e.out[i], v)
 		}
 		snapshot(tb, e)
 		tb.w.td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())

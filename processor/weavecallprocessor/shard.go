@@ -47,7 +47,7 @@ type arrival struct {
 	rs    ptrace.ResourceSpans
 	ss    ptrace.ScopeSpans
 	span  ptrace.Span
-	call  callmap.Call
+	call  *callmap.Call
 	bytes int64
 }
 
@@ -135,7 +135,7 @@ func snapshot(tb *traceBuffer, e *releasedTrace) {
 	e.skel = make([]skeleton, len(tb.spans))
 	for i, sp := range tb.spans {
 		e.skel[i] = skeletonOf(sp, tb.sources[i])
-		e.bytes += callBytes(&tb.nodes[i].call) + e.skel[i].bytes()
+		e.bytes += callBytes(tb.nodes[i].call) + e.skel[i].bytes()
 	}
 }
 
