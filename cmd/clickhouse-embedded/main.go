@@ -2,7 +2,7 @@
 // by `make run` and by the tests (see internal/embeddedch).
 //
 //	clickhouse-embedded fetch
-//	clickhouse-embedded serve --path DIR [--tcp-port 9000] [--http-port 8123] [--listen 127.0.0.1] [--ready-file F] [--lib F]
+//	clickhouse-embedded serve --path DIR [--tcp-port 9000] [--http-port 8123] [--listen 127.0.0.1] [--ready-file F] [--lib F] [--config F]
 //
 // fetch prints the path of libchdb.so after fetching it if missing. serve
 // prints "ready tcp=HOST:PORT http=HOST:PORT" once both protocols answer (and
@@ -30,7 +30,7 @@ func main() {
 	}
 }
 
-const usage = "usage: clickhouse-embedded fetch | serve --path DIR [--tcp-port 9000] [--http-port 8123] [--listen 127.0.0.1] [--ready-file FILE] [--lib FILE]"
+const usage = "usage: clickhouse-embedded fetch | serve --path DIR [--tcp-port 9000] [--http-port 8123] [--listen 127.0.0.1] [--ready-file FILE] [--lib FILE] [--config FILE]"
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -70,6 +70,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Listen, "listen", embeddedch.DefaultListen, "loopback address to listen on")
 	fs.IntVar(&o.TCPPort, "tcp-port", 9000, "native protocol port")
 	fs.IntVar(&o.HTTPPort, "http-port", 8123, "HTTP port")
+	fs.StringVar(&o.ConfigFile, "config", "", "extra ClickHouse configuration file (XML or YAML), e.g. remote_servers for a cluster")
 	readyFile := fs.String("ready-file", "", "file to write the ready line to once the server answers")
 	lib := fs.String("lib", "", "libchdb.so to load (default: fetched into the cache dir)")
 	if err := fs.Parse(args); err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callhouse/callhouse/internal/embeddedch"
@@ -47,32 +48,106 @@ func TestRunRejects(t *testing.T) {
 // The built launcher serves, writes the ready file a script waits for, and
 // on SIGTERM stops with status 0 and removes the ready file.
 func TestServeReadyFileAndSignalStop(t *testing.T) {
-	bin, lib := launcher(t)
-	dir := t.TempDir()
-
 	ports, err := embeddedch.FreePorts(2)
 	require.NoError(t, err)
-	tcp, http := ports[0], ports[1]
-	readyFile := filepath.Join(dir, "ready")
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--path", filepath.Join(dir, "data"), "--lib", lib,
-		"--tcp-port", strconv.Itoa(tcp), "--http-port", strconv.Itoa(http), "--ready-file", readyFile)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	p := startServe(t, t.TempDir(), ports[0], ports[1])
 
-	want := fmt.Sprintf("ready tcp=127.0.0.1:%d http=127.0.0.1:%d\n", tcp, http)
+	want := fmt.Sprintf("ready tcp=127.0.0.1:%d http=127.0.0.1:%d\n", ports[0], ports[1])
+	b, err := os.ReadFile(p.readyFile)
+	require.NoError(t, err)
+	require.Equal(t, want, string(b))
+
+	require.NoError(t, p.stop(), "stderr: %s", &p.stderr)
+	require.Equal(t, want, p.stdout.String())
+	require.NoFileExists(t, p.readyFile)
+	require.Contains(t, p.stderr.String(), "clickhouse-embedded: stopped")
+}
+
+// Two launchers whose --config names both as the shards of one cluster: a
+// Distributed table spreads rows over them (what a two-shard test needs).
+func TestTwoShardCluster(t *testing.T) {
+	ports, err := embeddedch.FreePorts(4)
+	require.NoError(t, err)
+	config := filepath.Join(t.TempDir(), "cluster.xml")
+	require.NoError(t, os.WriteFile(config, fmt.Appendf(nil, `<clickhouse><remote_servers><pair>
+<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>
+<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>
+</pair></remote_servers></clickhouse>`, ports[0], ports[2]), 0o644))
+
+	ctx := context.Background()
+	var shards []clickhouse.Conn
+	var servers []*served
+	for i := range 2 {
+		servers = append(servers, startServe(t, t.TempDir(), ports[2*i], ports[2*i+1], "--config", config))
+		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{fmt.Sprintf("127.0.0.1:%d", ports[2*i])}})
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		require.NoError(t, conn.Exec(ctx, "CREATE DATABASE c ENGINE = Atomic"))
+		require.NoError(t, conn.Exec(ctx, "CREATE TABLE c.local (id UInt64) ENGINE = MergeTree ORDER BY id"))
+		shards = append(shards, conn)
+	}
+	require.NoError(t, shards[0].Exec(ctx, "CREATE TABLE c.all AS c.local ENGINE = Distributed(pair, c, local, id)"))
+	require.NoError(t, shards[0].Exec(ctx, "INSERT INTO c.all SELECT number FROM numbers(1000) SETTINGS distributed_foreground_insert = 1"))
+
+	var total uint64
+	require.NoError(t, shards[0].QueryRow(ctx, "SELECT count() FROM c.all").Scan(&total))
+	require.Equal(t, uint64(1000), total)
+	for i, conn := range shards {
+		var n uint64
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM c.local").Scan(&n))
+		require.Equal(t, uint64(500), n, "shard %d holds the rows with id %% 2 == %d", i+1, i)
+	}
+	// The shard that holds the Distributed table stops first: its pool keeps
+	// connections to the other, which would wait 5 s for them.
+	for i := range shards {
+		shards[i].Close()
+	}
+	for _, srv := range servers {
+		require.NoError(t, srv.stop(), "stderr: %s", &srv.stderr)
+	}
+}
+
+// served is a launcher serving in a child process.
+type served struct {
+	cmd            *exec.Cmd
+	exited         chan struct{} // closed when the process has ended
+	waitErr        error
+	stdout, stderr bytes.Buffer
+	readyFile      string
+}
+
+// stop sends SIGTERM and returns how the process ended; killed after a minute.
+func (p *served) stop() error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(time.Minute):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+	return p.waitErr
+}
+
+// startServe runs the launcher on data dir dir and waits for its ready file;
+// the server is stopped at cleanup, after the connections the test opens.
+func startServe(t *testing.T, dir string, tcpPort, httpPort int, extra ...string) *served {
+	bin, lib := launcher(t)
+	p := &served{readyFile: filepath.Join(dir, "ready"), exited: make(chan struct{})}
+	args := append([]string{"serve", "--path", filepath.Join(dir, "data"), "--lib", lib,
+		"--tcp-port", strconv.Itoa(tcpPort), "--http-port", strconv.Itoa(httpPort), "--ready-file", p.readyFile}, extra...)
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	require.NoError(t, p.cmd.Start())
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() { _ = p.stop() }) // a no-op once stopped
 	require.Eventually(t, func() bool {
-		b, _ := os.ReadFile(readyFile)
-		return string(b) == want
-	}, time.Minute, 20*time.Millisecond, "ready file; stderr: %s", &stderr)
-
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, <-exited, "stderr: %s", &stderr)
-	require.Equal(t, want, stdout.String())
-	require.NoFileExists(t, readyFile)
+		_, err := os.Stat(p.readyFile)
+		return err == nil
+	}, time.Minute, 20*time.Millisecond, "ready file")
+	return p
 }
 
 // A server that cannot start ends the launcher with ClickHouse's reason.

@@ -26,6 +26,10 @@ type Options struct {
 	TCPPort int
 	// HTTPPort serves the HTTP interface.
 	HTTPPort int
+	// ConfigFile (optional) is a ClickHouse configuration file (XML or YAML)
+	// merged into the defaults, e.g. remote_servers naming a cluster of
+	// several embedded servers.
+	ConfigFile string
 }
 
 // DefaultListen is the listen address when Options.Listen is empty.
@@ -87,8 +91,11 @@ const serveQuery = "SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; " +
 // args is the clickhouse-local command line that serves o; queryID names the
 // long-running query so that a stop can kill it and readiness can find it.
 func (o Options) args(queryID string) []string {
-	return []string{
-		"clickhouse",
+	args := []string{"clickhouse"}
+	if o.ConfigFile != "" {
+		args = append(args, "--config-file", o.ConfigFile)
+	}
+	return append(args,
 		"--path", o.Path,
 		"--listen_host", o.listen(),
 		"--tcp_port", strconv.Itoa(o.TCPPort),
@@ -96,7 +103,7 @@ func (o Options) args(queryID string) []string {
 		"--query_id", queryID,
 		"--multiquery",
 		"--query", serveQuery,
-	}
+	)
 }
 
 func newQueryID() string {
