@@ -19,7 +19,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/callhouse/callhouse/internal/agentsim"
 )
@@ -60,7 +59,7 @@ func run(otlp, chAddr, chHTTP, db string, turns int, wait time.Duration) error {
 		thread, turns, time.Now().Add(-time.Duration(turns)*15*time.Second))
 	// Shutdown flushes: once it returns, the collector has accepted every span.
 	if err := errors.Join(agent.Shutdown(ctx), tools.Shutdown(ctx)); err != nil {
-		return fmt.Errorf("sending to %s: %w", otlp, err)
+		return fmt.Errorf("sending to %s (is `make run` running?): %w", otlp, err)
 	}
 	fmt.Printf("sent %d spans in %d turns of thread %s to %s\n", conv.Spans(), turns, thread, otlp)
 
@@ -97,8 +96,10 @@ func run(otlp, chAddr, chHTTP, db string, turns int, wait time.Duration) error {
 
 // provider is a tracer provider for service exporting over OTLP gRPC,
 // without TLS (the collector of `make run` listens on loopback).
-func provider(ctx context.Context, endpoint, service string) (*sdktrace.TracerProvider, error) {
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
+func provider(ctx context.Context, endpoint, service string) (*agentsim.Provider, error) {
+	// Retry briefly: a collector that is not there should be said soon.
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure(),
+		otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: true, InitialInterval: 500 * time.Millisecond, MaxInterval: 2 * time.Second, MaxElapsedTime: 10 * time.Second}))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -218,15 +219,58 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
+// Provider is a tracer provider whose Shutdown also reports the exports
+// that failed: the SDK's batching hands those to the global error handler
+// and its Shutdown alone would say nothing of them.
+type Provider struct {
+	*sdktrace.TracerProvider
+	exp *recordingExporter
+}
+
 // NewProvider is a tracer provider for service that exports with exp, with
 // the W&B entity and project on its resource.
-func NewProvider(exp sdktrace.SpanExporter, service string) *sdktrace.TracerProvider {
-	return sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp),
-		sdktrace.WithResource(resource.NewSchemaless(
-			attribute.String("service.name", service),
-			attribute.String("wandb.entity", Entity),
-			attribute.String("wandb.project", Project),
-		)),
-	)
+func NewProvider(exp sdktrace.SpanExporter, service string) *Provider {
+	rec := &recordingExporter{SpanExporter: exp}
+	return &Provider{
+		TracerProvider: sdktrace.NewTracerProvider(
+			sdktrace.WithBatcher(rec),
+			sdktrace.WithResource(resource.NewSchemaless(
+				attribute.String("service.name", service),
+				attribute.String("wandb.entity", Entity),
+				attribute.String("wandb.project", Project),
+			)),
+		),
+		exp: rec,
+	}
+}
+
+// Shutdown flushes every span and stops the provider; it fails if any
+// export failed.
+func (p *Provider) Shutdown(ctx context.Context) error {
+	return errors.Join(p.TracerProvider.Shutdown(ctx), p.exp.failed())
+}
+
+// recordingExporter remembers the first failed export.
+type recordingExporter struct {
+	sdktrace.SpanExporter
+	mu  sync.Mutex
+	err error
+}
+
+func (r *recordingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := r.SpanExporter.ExportSpans(ctx, spans)
+	if err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = fmt.Errorf("exporting %d spans: %w", len(spans), err)
+		}
+		r.mu.Unlock()
+	}
+	return err
+}
+
+func (r *recordingExporter) failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }

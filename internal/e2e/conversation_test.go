@@ -49,7 +49,7 @@ func TestAgentConversation(t *testing.T) {
 			c := startCollector(t, collectorOptions{})
 			conn := clickhouseConn(t)
 
-			providers := map[string]*sdktrace.TracerProvider{}
+			providers := map[string]*agentsim.Provider{}
 			for _, service := range []string{agentsim.AgentService, agentsim.ToolService} {
 				exp, err := tt.exporter(ctx, c)
 				if err != nil {

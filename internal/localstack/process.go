@@ -59,6 +59,9 @@ func start(ctx context.Context, name string, cmd *exec.Cmd, ready func(context.C
 			return nil, fmt.Errorf("%s exited before it was ready: %v (last check: %v)", name, p.err, lastErr)
 		case <-ctx.Done():
 			_ = p.Stop(5 * time.Second)
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil, fmt.Errorf("start of %s interrupted", name)
+			}
 			return nil, fmt.Errorf("%s not ready after %s: %w", name, timeout, lastErr)
 		case <-tick.C:
 		}
