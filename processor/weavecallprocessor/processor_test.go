@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
@@ -278,6 +279,12 @@ func TestLateSpanUpdatesAncestors(t *testing.T) {
 		assert.Equal(t, first[n].Inputs, got[n].Inputs, "%s re-emitted whole", n)
 		assert.Equal(t, first[n].StartedAt, got[n].StartedAt, n)
 		assert.Equal(t, first[n].EndedAt, got[n].EndedAt, n)
+	}
+	for _, td := range h.sink.AllTraces() {
+		eachSpan(td, func(_ ptrace.ResourceSpans, _ ptrace.ScopeSpans, _ int32, span ptrace.Span) {
+			_, reemitted := span.Attributes().Get(reemittedKey)
+			assert.Equal(t, span.Name() != "llm3", reemitted, "%s: only the ancestors are marked re-emitted", span.Name())
+		})
 	}
 	assert.Equal(t, int64(5), summaryOf(t, got["root"]).StatusCounts.Success)
 	assert.Equal(t, int64(4), summaryOf(t, got["agent"]).StatusCounts.Success)

@@ -165,6 +165,11 @@ func skeletonOf(sp ptrace.Span, src int32) skeleton {
 	}
 }
 
+// reemittedKey marks a span the processor sent again to carry a newer
+// version of its call: a tracing backend has it already and a pipeline
+// can filter it out (filter processor: attributes["callhouse.reemitted"]).
+const reemittedKey = "callhouse.reemitted"
+
 // reemit writes a span standing for cached node i, without annotation.
 func (e *releasedTrace) reemit(w *spanWriter, i int) ptrace.Span {
 	sk := &e.skel[i]
@@ -182,5 +187,6 @@ func (e *releasedTrace) reemit(w *spanWriter, i int) ptrace.Span {
 	sp.SetFlags(sk.flags)
 	sp.Status().SetCode(sk.code)
 	sp.Status().SetMessage(sk.msg)
+	sp.Attributes().PutBool(reemittedKey, true)
 	return sp
 }
