@@ -154,3 +154,46 @@ func TestCacheDir(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "/xdg/callhouse", dir)
 }
+
+// Fetch through a stand-in npm on PATH: whatever npm hands over, only the
+// pinned tarball is installed.
+func TestFetchRefuses(t *testing.T) {
+	bad := tarball(t, map[string][]byte{libMember: []byte("a different library")})
+	tests := []struct {
+		name    string
+		npm     string // the stand-in's script; "" for no npm at all
+		wantErr string
+	}{
+		{"no npm", "", "npm not found"},
+		{"registry lists another tarball", `echo sha512-changed`, "refusing a changed package"},
+		{"registry fails", `echo "npm error code E404" >&2; exit 1`, "E404"},
+		{"tarball differs from the pin", `case "$1" in
+view) echo "` + Integrity + `" ;;
+pack) cp "$TARBALL" ./pkg.tgz && echo '[{"filename":"pkg.tgz"}]' ;;
+esac`, "does not match the pinned"},
+		{"pack output unreadable", `case "$1" in
+view) echo "` + Integrity + `" ;;
+pack) echo 'not json' ;;
+esac`, "unexpected output"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := t.TempDir()
+			path := bin // no npm (nor anything else) to be found
+			if tt.npm != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(bin, "npm"), []byte("#!/bin/sh\n"+tt.npm+"\n"), 0o755))
+				path += string(os.PathListSeparator) + os.Getenv("PATH") // the stand-in first
+			}
+			tgz := filepath.Join(t.TempDir(), "bad.tgz")
+			require.NoError(t, os.WriteFile(tgz, bad, 0o644))
+			t.Setenv("TARBALL", tgz)
+			t.Setenv("PATH", path)
+			cacheDir := t.TempDir()
+
+			_, err := Fetch(context.Background(), cacheDir, nil)
+			require.ErrorContains(t, err, tt.wantErr)
+			left, _ := os.ReadDir(filepath.Dir(LibPath(cacheDir)))
+			require.Empty(t, left, "neither a library nor a download left behind")
+		})
+	}
+}
