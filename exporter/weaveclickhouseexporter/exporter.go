@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter/internal/metadata"
 	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter/internal/schema"
 	"github.com/callhouse/callhouse/internal/callmap"
 )
@@ -23,15 +25,21 @@ type callsExporter struct {
 	logger *zap.Logger
 	schema schema.Options
 
+	telemetry *metadata.TelemetryBuilder
+
 	addr   string // for error messages
 	conn   driver.Conn
 	mapper *callmap.Mapper
 	insert string
 }
 
-func newCallsExporter(cfg *Config, logger *zap.Logger) *callsExporter {
+func newCallsExporter(cfg *Config, set component.TelemetrySettings) (*callsExporter, error) {
+	tb, err := metadata.NewTelemetryBuilder(set)
+	if err != nil {
+		return nil, err
+	}
 	o := cfg.schemaOptions()
-	return &callsExporter{cfg: cfg, logger: logger, schema: o, insert: insertStatement(o.CallsTable())}
+	return &callsExporter{cfg: cfg, logger: set.Logger, schema: o, telemetry: tb, insert: insertStatement(o.CallsTable())}, nil
 }
 
 // start builds the mapper, connects and, with create_schema, applies the
@@ -65,6 +73,7 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 }
 
 func (e *callsExporter) shutdown(context.Context) error {
+	e.telemetry.Shutdown()
 	if e.conn == nil {
 		return nil
 	}
@@ -75,21 +84,30 @@ func (e *callsExporter) shutdown(context.Context) error {
 // sending the batch again is safe, and a batch sent twice leaves each call
 // once in the calls view (same key, same version).
 func (e *callsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	records, skipped := e.records(td)
+	records, mapped, skipped := e.records(td)
+	e.telemetry.ExporterWeaveclickhouseSpansMapped.Add(ctx, int64(mapped))
 	if skipped > 0 {
 		// Calls are keyed by span and trace id: without them a span has no
-		// call to be. Logged, not silently lost.
+		// call to be. Counted and logged, not silently lost.
+		e.telemetry.ExporterWeaveclickhouseSpansSkipped.Add(ctx, int64(skipped))
 		e.logger.Warn("spans without a span id or trace id are not written as calls", zap.Int("spans", skipped))
 	}
 	if len(records) == 0 {
 		return nil
 	}
-	return classify("insert calls", e.addr, e.write(ctx, records))
+	start := time.Now()
+	err := e.write(ctx, records)
+	e.telemetry.ExporterWeaveclickhouseInsertDuration.Record(ctx, time.Since(start).Seconds())
+	if err != nil {
+		return classify("insert calls", e.addr, err)
+	}
+	e.telemetry.ExporterWeaveclickhouseCallsWritten.Add(ctx, int64(len(records)))
+	return nil
 }
 
 // records turns spans into the records to store: the processor's
 // annotation when a span has one, the shared mapping otherwise.
-func (e *callsExporter) records(td ptrace.Traces) (records []callmap.Record, skipped int) {
+func (e *callsExporter) records(td ptrace.Traces) (records []callmap.Record, mapped, skipped int) {
 	records = make([]callmap.Record, 0, td.SpanCount())
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -108,12 +126,13 @@ func (e *callsExporter) records(td ptrace.Traces) (records []callmap.Record, ski
 				if !ok {
 					call := e.mapper.Map(rs.Resource(), ss.Scope(), span)
 					r = call.ToRecord()
+					mapped++
 				}
 				records = append(records, r)
 			}
 		}
 	}
-	return records, skipped
+	return records, mapped, skipped
 }
 
 // write sends the records in one INSERT, column by column.

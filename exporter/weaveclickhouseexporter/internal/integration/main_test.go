@@ -46,17 +46,30 @@ func startExporter(t testing.TB, cfg *weaveclickhouseexporter.Config, host compo
 	t.Helper()
 	exp, err := createExporter(cfg)
 	require.NoError(t, err)
+	start(t, exp, host)
+	return exp
+}
+
+// start starts exp on host (a host without extensions when nil) and shuts
+// it down at cleanup.
+func start(t testing.TB, exp component.Component, host component.Host) {
+	t.Helper()
 	if host == nil {
 		host = componenttest.NewNopHost()
 	}
 	require.NoError(t, exp.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
-	return exp
 }
 
 func createExporter(cfg *weaveclickhouseexporter.Config) (exporter.Traces, error) {
+	return createExporterWith(cfg, componenttest.NewNopTelemetrySettings())
+}
+
+// createExporterWith creates an exporter reporting its own telemetry to tel.
+func createExporterWith(cfg *weaveclickhouseexporter.Config, tel component.TelemetrySettings) (exporter.Traces, error) {
 	f := weaveclickhouseexporter.NewFactory()
 	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel
 	// A fixed id: the persistent queue is found again by the exporter's id.
 	set.ID = component.NewID(metadata.Type)
 	if os.Getenv("WEAVECH_DEBUG") != "" {
