@@ -24,7 +24,8 @@ type ClickHouse struct {
 	// TCPPort and HTTPPort are the loopback ports of the native and the HTTP
 	// protocols.
 	TCPPort, HTTPPort int
-	// Out receives the server's output; nil means os.Stderr.
+	// Out receives the server's output; nil means os.Stderr. It is written
+	// from two goroutines, so it must be safe for concurrent writes.
 	Out io.Writer
 }
 
