@@ -73,7 +73,8 @@ func versionAfter(last uint64, now time.Time) uint64 {
 	return max(uint64(now.UnixNano()), last+2)
 }
 
-// add places a span in its buffered trace, starting one if needed.
+// add appends a span to its buffered trace and restarts the trace's idle
+// window (which opens once its root has ended).
 func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
 	moved := tb.w.move(a.key, a.rs, a.ss, a.span)
 	tb.nodes = append(tb.nodes, newNode(moved, a.call))
@@ -120,10 +121,10 @@ func (s *shard) oldest() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// snapshot keeps what re-emitting the trace's spans needs: copies of their
-// resources and scopes, and each span's skeleton. It reads the spans, so it
-// runs before they are handed on.
-// It also sets the cached trace's byte estimate.
+// snapshot keeps what re-emitting the trace's spans needs — copies of their
+// resources and scopes, and each span's skeleton — and sets the cached
+// trace's byte estimate. It reads the spans, so it runs before they are
+// handed on.
 func snapshot(tb *traceBuffer, e *releasedTrace) {
 	rss := tb.w.td.ResourceSpans()
 	e.sources = make([]source, rss.Len())
