@@ -1,7 +1,9 @@
 package weaveclickhouseexporter
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -121,4 +123,23 @@ func TestValidateQueueAndRetry(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "endpoint: must be set")
 	assert.Contains(t, err.Error(), "queue_size")
+}
+
+// TestREADMEConfig: the configuration example of the README loads and
+// validates.
+func TestREADMEConfig(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(readme)
+	require.NotNil(t, m, "README.md has a yaml example")
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, m[1], 0o600))
+	cm, err := confmaptest.LoadConf(path)
+	require.NoError(t, err)
+	sub, err := cm.Sub("exporters::weaveclickhouse")
+	require.NoError(t, err)
+	cfg := createDefaultConfig()
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, "file_storage/weave", cfg.QueueConfig.Get().StorageID.String())
 }
