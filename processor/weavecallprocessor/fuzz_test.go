@@ -140,11 +140,19 @@ func FuzzProcessor(f *testing.F) {
 		h.advance(2 * h.p.cfg.IdleTimeout)
 		require.NoError(t, h.consume(specs[split:]...))
 		require.NoError(t, h.p.Shutdown(context.Background()))
-		seen := 0
+		want := map[string]bool{}
+		for _, s := range specs {
+			want[hexID(s.id)] = true
+		}
+		got := map[string]bool{}
+		n := 0
 		for _, e := range h.emitted() {
 			require.True(t, e.annotated)
-			seen++
+			require.True(t, want[e.rec.ID], "only the input's spans come out")
+			got[e.rec.ID] = true
+			n++
 		}
-		require.GreaterOrEqual(t, seen, len(specs), "every span passed on (late ones may bring re-emitted ancestors)")
+		require.Equal(t, want, got, "every span passed on")
+		require.GreaterOrEqual(t, n, len(specs), "duplicates too (late ones may bring re-emitted ancestors)")
 	})
 }
