@@ -81,6 +81,13 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, 10*time.Minute, cfg.BackOffConfig.MaxElapsedTime)
 	})
 
+	t.Run("queue and retry off", func(t *testing.T) {
+		cfg := loadConfig(t, "noqueue")
+		require.NoError(t, confmap.Validate(cfg))
+		assert.False(t, cfg.QueueConfig.HasValue())
+		assert.False(t, cfg.BackOffConfig.Enabled)
+	})
+
 	t.Run("hosts and https", func(t *testing.T) {
 		for _, name := range []string{"hosts", "http"} {
 			require.NoError(t, confmap.Validate(loadConfig(t, name)), name)

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -55,10 +56,14 @@ func serverBinary(t *testing.T) string {
 func newChildServer(t *testing.T) *childServer {
 	cache, err := embeddedch.CacheDir()
 	require.NoError(t, err)
+	// Fetched already when the shared server is the embedded one; fetched
+	// here when the tests run against an external server.
+	lib, err := embeddedch.Fetch(context.Background(), cache, os.Stderr)
+	require.NoError(t, err)
 	s := &childServer{
 		t:        t,
 		bin:      serverBinary(t),
-		lib:      embeddedch.LibPath(cache),
+		lib:      lib,
 		dir:      t.TempDir(),
 		tcpPort:  freePort(t),
 		httpPort: freePort(t),

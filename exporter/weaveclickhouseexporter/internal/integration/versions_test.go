@@ -135,3 +135,23 @@ func TestVersions(t *testing.T) {
 			"a later version from ingestion does not bring a deleted call back")
 	})
 }
+
+// TestHTTPEndpoint: the same writes and reads over ClickHouse's HTTP
+// interface, with each compression.
+func TestHTTPEndpoint(t *testing.T) {
+	for _, compression := range []string{"lz4", "zstd", "none"} {
+		t.Run(compression, func(t *testing.T) {
+			db := embeddedchtest.Database(t)
+			cfg := testConfig(db)
+			cfg.Endpoint = httpEndpoint()
+			cfg.Compression = compression
+			exp := startExporter(t, cfg, nil)
+			recs := []callmap.Record{record(1, 0, 1), record(1, 1, 1)}
+			require.NoError(t, exp.ConsumeTraces(context.Background(), annotatedTraces(recs...)))
+			got := readCalls(t, connectShared(t), db, "")
+			require.Len(t, got, 2)
+			assert.Equal(t, asStored(recs[0]), got[0])
+			assert.Equal(t, asStored(recs[1]), got[1])
+		})
+	}
+}
