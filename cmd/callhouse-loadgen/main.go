@@ -111,13 +111,18 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, o options, stack bool, launcher, collector, config string) error {
+func run(ctx context.Context, o options, stack bool, launcher, collector, config string) (err error) {
 	if stack {
-		dir, err := os.MkdirTemp("", "callhouse-bench-")
-		if err != nil {
+		var dir string
+		if dir, err = os.MkdirTemp("", "callhouse-bench-"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		// Keep the data and the log of a failed run, to look into.
+		defer func() {
+			if err == nil {
+				os.RemoveAll(dir)
+			}
+		}()
 		logPath := filepath.Join(dir, "stack.log")
 		logFile, err := os.Create(logPath)
 		if err != nil {
