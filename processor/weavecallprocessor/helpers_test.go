@@ -87,7 +87,11 @@ func (h *harness) consume(specs ...sp) error {
 // sweepAll releases what is due on every shard, as the sweepers would.
 func (h *harness) sweepAll() {
 	for _, s := range h.p.shards {
-		require.NoError(h.t, h.p.send(context.Background(), h.p.sweep(s, h.clock.Now())))
+		for more := true; more; {
+			var out ptrace.Traces
+			out, more = h.p.sweep(s, h.clock.Now(), false)
+			require.NoError(h.t, h.p.send(context.Background(), out))
+		}
 	}
 }
 

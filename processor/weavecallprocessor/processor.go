@@ -1,6 +1,7 @@
 package weavecallprocessor
 
 import (
+	"container/list"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -139,14 +140,11 @@ func (p *weavecallProcessor) Shutdown(ctx context.Context) error {
 	var errs []error
 	now := p.now()
 	for _, s := range p.shards {
-		s.mu.Lock()
-		var ts []taken
-		for f := s.byAge.Front(); f != nil; f = s.byAge.Front() {
-			ts = append(ts, p.take(s, f.Value.(*traceBuffer), reasonShutdown))
+		for more := true; more; {
+			var out ptrace.Traces
+			out, more = p.sweep(s, now, true)
+			errs = append(errs, p.send(ctx, out))
 		}
-		v := s.nextVersion(now)
-		s.mu.Unlock()
-		errs = append(errs, p.send(ctx, p.releaseTaken(s, ts, v, now)))
 	}
 	p.tel.Shutdown()
 	return errors.Join(errs...)
@@ -161,39 +159,52 @@ func (p *weavecallProcessor) sweepLoop(s *shard) {
 		case <-p.done:
 			return
 		case <-t.C:
-			out := p.sweep(s, p.now())
-			if err := p.send(context.Background(), out); err != nil {
-				p.tel.ProcessorWeavecallSpansFailed.Add(context.Background(), int64(out.SpanCount()))
-				p.logger.Error("weavecall: the next consumer refused released spans", zap.Int("spans", out.SpanCount()), zap.Error(err))
+			now := p.now()
+			for more := true; more; {
+				var out ptrace.Traces
+				out, more = p.sweep(s, now, false)
+				if err := p.send(context.Background(), out); err != nil {
+					p.tel.ProcessorWeavecallSpansFailed.Add(context.Background(), int64(out.SpanCount()))
+					p.logger.Error("weavecall: the next consumer refused released spans", zap.Int("spans", out.SpanCount()), zap.Error(err))
+				}
 			}
 		}
 	}
 }
 
-// sweep releases the shard's traces that are due at now.
-func (p *weavecallProcessor) sweep(s *shard, now time.Time) ptrace.Traces {
+// releaseChunk bounds the spans one release hands on in one request, so a
+// backlog (after a stall, at shutdown) goes out in digestible pieces.
+const releaseChunk = 8192
+
+// sweep releases the shard's traces due at now — every trace when all is
+// set (shutdown) — up to about releaseChunk spans; more reports that it
+// stopped at that bound and should be called again.
+func (p *weavecallProcessor) sweep(s *shard, now time.Time, all bool) (out ptrace.Traces, more bool) {
 	var ts []taken
+	spans := 0
 	s.mu.Lock()
-	for f := s.idle.Front(); f != nil; f = s.idle.Front() {
-		tb := f.Value.(*traceBuffer)
-		if now.Sub(tb.last) < p.cfg.IdleTimeout {
-			break
+	takeFrom := func(l *list.List, reason string, due func(*traceBuffer) bool) {
+		for f := l.Front(); f != nil && spans < releaseChunk; f = l.Front() {
+			tb := f.Value.(*traceBuffer)
+			if !due(tb) {
+				return
+			}
+			spans += len(tb.nodes)
+			ts = append(ts, p.take(s, tb, reason))
 		}
-		ts = append(ts, p.take(s, tb, reasonRootIdle))
 	}
-	for f := s.byAge.Front(); f != nil; f = s.byAge.Front() {
-		tb := f.Value.(*traceBuffer)
-		if now.Sub(tb.first) < p.cfg.MaxWait {
-			break
-		}
-		ts = append(ts, p.take(s, tb, reasonMaxWait))
+	if all {
+		takeFrom(&s.byAge, reasonShutdown, func(*traceBuffer) bool { return true })
+	} else {
+		takeFrom(&s.idle, reasonRootIdle, func(tb *traceBuffer) bool { return now.Sub(tb.last) >= p.cfg.IdleTimeout })
+		takeFrom(&s.byAge, reasonMaxWait, func(tb *traceBuffer) bool { return now.Sub(tb.first) >= p.cfg.MaxWait })
 	}
 	var v uint64
 	if len(ts) > 0 {
 		v = s.nextVersion(now)
 	}
 	s.mu.Unlock()
-	return p.releaseTaken(s, ts, v, now)
+	return p.releaseTaken(s, ts, v, now), spans >= releaseChunk
 }
 
 // annotate stores the call on its span with version v.

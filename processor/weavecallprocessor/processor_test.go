@@ -247,6 +247,37 @@ func TestShutdownFlushes(t *testing.T) {
 	}, metricdatatest.IgnoreTimestamp())
 }
 
+func TestReleasesGoOutInChunks(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		release func(h *harness)
+	}{
+		{"timer", func(h *harness) { h.advance(time.Second) }},
+		{"shutdown", func(h *harness) { require.NoError(t, h.p.Shutdown(context.Background())) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Shards = 1
+			h := newHarness(t, cfg)
+			const traces, per = 5, 4000
+			for i := 0; i < traces; i++ {
+				specs := []sp{{trace: fmt.Sprint("t", i), id: "root", start: 0, end: per + 1}}
+				for j := 1; j < per; j++ {
+					specs = append(specs, sp{trace: fmt.Sprint("t", i), id: fmt.Sprint("s", j), parent: "root", start: j, end: j + 1})
+				}
+				require.NoError(t, h.consume(specs...))
+			}
+			tc.release(h)
+			require.Equal(t, traces*per, h.sink.SpanCount())
+			reqs := h.sink.AllTraces()
+			assert.Len(t, reqs, 2, "taking whole traces until 8192 spans: 3 traces, then 2")
+			for _, td := range reqs {
+				assert.LessOrEqual(t, td.SpanCount(), releaseChunk+per)
+			}
+		})
+	}
+}
+
 func TestSpansAfterShutdownAreNotBuffered(t *testing.T) {
 	h := newHarness(t, testConfig())
 	require.NoError(t, h.p.Shutdown(context.Background()))
