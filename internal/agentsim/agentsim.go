@@ -48,6 +48,7 @@ type Tracers struct {
 type Span struct {
 	ID, ParentID, Name, Service string
 	Failed                      bool
+	Exception                   string // "type: message" of its exception event, if any
 	Model                       string // LLM calls only
 	InputTokens, OutputTokens   int64
 }
@@ -158,13 +159,21 @@ func runTurn(ctx context.Context, tr Tracers, threadID string, i int, start time
 		}
 		call.End(trace.WithTimestamp(clk.next(300 * time.Millisecond)))
 		if fail != nil {
-			ts.RecordError(fail, trace.WithTimestamp(clk.next(time.Millisecond)))
+			// As a Python tool would record it (RecordError would name the
+			// Go type).
+			ts.AddEvent("exception", trace.WithTimestamp(clk.next(time.Millisecond)), trace.WithAttributes(
+				attribute.String("exception.type", "TimeoutError"),
+				attribute.String("exception.message", fail.Error()),
+			))
 			ts.SetStatus(codes.Error, fail.Error())
 		} else {
 			ts.SetAttributes(attribute.String("gen_ai.tool.call.result", mustJSON(result)))
 		}
 		ts.End(trace.WithTimestamp(clk.next(5 * time.Millisecond)))
 		rec(ts, root, "execute_tool "+name, ToolService, "", 0, 0, fail != nil)
+		if fail != nil {
+			turn.Spans[len(turn.Spans)-1].Exception = "TimeoutError: " + fail.Error()
+		}
 		rec(call, ts, "GET "+name+"-api", ToolService, "", 0, 0, fail != nil)
 	}
 	tool("search_flights", map[string]any{"from": "BER", "to": "LIS", "day": "friday"},

@@ -111,6 +111,9 @@ func checkConversation(t *testing.T, conv agentsim.Conversation, calls map[strin
 				if c.Status != "error" || str(c.Exception) == "" {
 					t.Errorf("%s: status %q, exception %q; want error with an exception", where, c.Status, str(c.Exception))
 				}
+				if sp.Exception != "" && str(c.Exception) != sp.Exception {
+					t.Errorf("%s: exception %q, want %q (from the exception event)", where, str(c.Exception), sp.Exception)
+				}
 			}
 			if sp.Model != "" {
 				if c.Model != sp.Model || c.InputTokens != sp.InputTokens || c.OutputTokens != sp.OutputTokens {
