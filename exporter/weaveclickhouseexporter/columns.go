@@ -26,7 +26,7 @@ var columns = []column{
 	{"op_safe_name", strs(func(r *callmap.Record) string { return r.OpSafeName })},
 	{"display_name", nullStrs(func(r *callmap.Record) string { return r.DisplayName })},
 	{"started_at", each(func(r *callmap.Record) time.Time { return r.StartedAt })},
-	{"ended_at", each(func(r *callmap.Record) *time.Time { return nullTime(r.EndedAt) })},
+	{"ended_at", nullable(func(r *callmap.Record) (time.Time, bool) { return r.EndedAt, !r.EndedAt.IsZero() })},
 	{"exception", nullStrs(func(r *callmap.Record) string { return r.Exception })},
 	{"inputs", strs(func(r *callmap.Record) string { return jsonOr(r.Inputs, "{}") })},
 	{"output", strs(func(r *callmap.Record) string { return jsonOr(r.Output, "null") })},
@@ -41,21 +41,13 @@ var columns = []column{
 	{"provider", strs(func(r *callmap.Record) string { return r.Provider })},
 	{"operation", strs(func(r *callmap.Record) string { return r.Operation })},
 	{"status", strs(func(r *callmap.Record) string { return string(r.Status) })},
-	{"latency_ms", each(func(r *callmap.Record) *int64 {
-		if r.EndedAt.IsZero() || r.Status == callmap.StatusRunning {
-			return nil
-		}
-		return &r.LatencyMS
+	{"latency_ms", nullable(func(r *callmap.Record) (int64, bool) {
+		return r.LatencyMS, !r.EndedAt.IsZero() && r.Status != callmap.StatusRunning
 	})},
 	{"input_tokens", each(func(r *callmap.Record) int64 { return r.InputTokens })},
 	{"output_tokens", each(func(r *callmap.Record) int64 { return r.OutputTokens })},
 	{"total_tokens", each(func(r *callmap.Record) int64 { return r.TotalTokens })},
-	{"cost_usd", each(func(r *callmap.Record) *float64 {
-		if !r.HasCost {
-			return nil
-		}
-		return &r.CostUSD
-	})},
+	{"cost_usd", nullable(func(r *callmap.Record) (float64, bool) { return r.CostUSD, r.HasCost })},
 	{"version", each(func(r *callmap.Record) uint64 { return r.Version })},
 }
 
@@ -84,19 +76,27 @@ func strs(get func(*callmap.Record) string) func([]callmap.Record) any { return 
 // nullStrs builds a Nullable(String) column: "" is NULL (callmap's
 // convention for an absent optional field).
 func nullStrs(get func(*callmap.Record) string) func([]callmap.Record) any {
-	return each(func(r *callmap.Record) *string {
-		if s := get(r); s != "" {
-			return &s
-		}
-		return nil
+	return nullable(func(r *callmap.Record) (string, bool) {
+		s := get(r)
+		return s, s != ""
 	})
 }
 
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
+// nullable builds a Nullable column (the driver takes []*T) from one value
+// per record and whether it is present. The values live in one backing
+// slice, so a column costs two allocations, not one per row.
+func nullable[T any](get func(*callmap.Record) (T, bool)) func([]callmap.Record) any {
+	return func(rs []callmap.Record) any {
+		vals := make([]T, len(rs))
+		out := make([]*T, len(rs))
+		for i := range rs {
+			if v, ok := get(&rs[i]); ok {
+				vals[i] = v
+				out[i] = &vals[i]
+			}
+		}
+		return out
 	}
-	return &t
 }
 
 // jsonOr stores an absent JSON field as the JSON of "nothing" (an empty

@@ -48,7 +48,7 @@ type Config struct {
 	// block as the processor's `mapping`.
 	Mapping callmap.Config `mapstructure:"mapping"`
 
-	// Timeout bounds one insert attempt (default 10s).
+	// Timeout bounds one insert attempt (default 30s).
 	exporterhelper.TimeoutConfig `mapstructure:",squash"`
 	// QueueConfig is the sending queue: batching into one INSERT per flush,
 	// and optionally a persistent `storage` extension.
@@ -69,7 +69,9 @@ func createDefaultConfig() *Config {
 	tls.Insecure = true
 
 	timeout := exporterhelper.NewDefaultTimeoutConfig()
-	timeout.Timeout = 10 * time.Second
+	// Above a loaded server's time for a 100k-call INSERT: a timed-out
+	// INSERT that still lands is written again by the retry (harmless, but work).
+	timeout.Timeout = 30 * time.Second
 
 	queue := exporterhelper.NewDefaultQueueConfig()
 	queue.Sizer = exporterhelper.RequestSizerTypeItems

@@ -58,7 +58,7 @@ func TestLoadConfig(t *testing.T) {
 		assert.False(t, cfg.TLS.Insecure)
 		assert.Equal(t, "/etc/ssl/ch-ca.pem", cfg.TLS.CAFile)
 		assert.Equal(t, "zstd", cfg.Compression)
-		assert.Equal(t, 30*time.Second, cfg.Timeout)
+		assert.Equal(t, 45*time.Second, cfg.Timeout)
 		assert.False(t, cfg.CreateSchema)
 		assert.Equal(t, 720*time.Hour, cfg.TTL)
 		assert.Equal(t, "prod-eu", cfg.ClusterName)

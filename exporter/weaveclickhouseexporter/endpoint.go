@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 )
@@ -58,6 +59,8 @@ func redacted(err error) error {
 	return err
 }
 
+const maxDialTimeout = 10 * time.Second
+
 // clickhouseOptions builds the client options: the endpoint's, then the
 // explicit options of the config, which win.
 func (cfg *Config) clickhouseOptions(ctx context.Context) (*clickhouse.Options, error) {
@@ -94,7 +97,9 @@ func (cfg *Config) clickhouseOptions(ctx context.Context) (*clickhouse.Options, 
 	opts.Compression = &clickhouse.Compression{Method: method}
 
 	if cfg.Timeout > 0 {
-		opts.DialTimeout = cfg.Timeout
+		// Connecting never needs the whole insert budget; an unreachable
+		// host should fail (and be retried) soon.
+		opts.DialTimeout = min(cfg.Timeout, maxDialTimeout)
 		opts.ReadTimeout = cfg.Timeout
 	}
 	opts.ClientInfo.Products = append(opts.ClientInfo.Products, struct{ Name, Version string }{"callhouse-weaveclickhouse", moduleVersion()})
