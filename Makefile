@@ -27,6 +27,9 @@ FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME) ./internal/callmap
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLiteLLM$$' -fuzztime $(FUZZTIME) ./internal/pricing
+	$(GO) test -run '^$$' -fuzz '^FuzzDeriveTrace$$' -fuzztime $(FUZZTIME) ./processor/weavecallprocessor
+	$(GO) test -run '^$$' -fuzz '^FuzzProcessor$$' -fuzztime $(FUZZTIME) ./processor/weavecallprocessor
+	$(GO) test -run '^$$' -fuzz '^FuzzIdentifiers$$' -fuzztime $(FUZZTIME) ./exporter/weaveclickhouseexporter/internal/schema
 
 ## generate: regenerate mdatagen code (internal/metadata of each component).
 MDATAGEN_VERSION := v0.150.0
