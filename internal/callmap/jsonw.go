@@ -17,27 +17,12 @@ import (
 // truncMarker introduces the note appended to a value cut at MaxValueBytes.
 const truncMarker = "…[truncated "
 
-// plainByte marks the bytes a JSON string holds as they are (printable
-// ASCII other than '"' and '\\').
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
-	if len(s) < 32 { // short strings (keys, names): one table loop
-		i := 0
-		for i < len(s) && plainByte[s[i]] {
-			i++
-		}
-		if i == len(s) {
-			b = append(b, '"')
-			b = append(b, s...)
-			return append(b, '"')
-		}
+	if len(s) < 32 && plainRun(s, 0, true) == len(s) { // short strings (keys, names): all plain ASCII
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
 	}
 	return appendStringSlow(b, s)
 }
