@@ -5,6 +5,10 @@ package callmap
 // valid JSON value or nests deeper than maxJSONDepth. It is a hand-written
 // scanner because encoding/json's is several times slower on the
 // message-sized texts every LLM span carries. UTF-8 is not checked here.
+//
+// One pass validates and compacts: tokens are not copied one by one; the
+// text between runs of whitespace is, so a text without insignificant
+// whitespace (the common case) is appended in one copy.
 func appendCompactJSON(b []byte, s string) ([]byte, bool) {
 	c := compactor{s: s, b: b}
 	if !c.value(0) {
@@ -14,28 +18,31 @@ func appendCompactJSON(b []byte, s string) ([]byte, bool) {
 	if c.i != len(s) {
 		return b, false
 	}
-	return c.b, true
+	return append(c.b, s[c.mark:]...), true
 }
 
 // maxJSONDepth bounds nesting (and so recursion) like encoding/json does.
 const maxJSONDepth = 1000
 
 type compactor struct {
-	s string
-	i int
-	b []byte
+	s    string
+	i    int
+	b    []byte
+	mark int // s[mark:i] is valid and not yet copied to b
 }
 
 func (c *compactor) space() {
-	for c.i < len(c.s) {
-		switch c.s[c.i] {
-		case ' ', '\t', '\n', '\r':
-			c.i++
-		default:
-			return
-		}
+	if c.i >= len(c.s) || !isSpace(c.s[c.i]) {
+		return
 	}
+	c.b = append(c.b, c.s[c.mark:c.i]...)
+	for c.i < len(c.s) && isSpace(c.s[c.i]) {
+		c.i++
+	}
+	c.mark = c.i
 }
+
+func isSpace(ch byte) bool { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' }
 
 func (c *compactor) value(depth int) bool {
 	c.space()
@@ -66,12 +73,10 @@ func (c *compactor) container(depth int, close byte, item func(int) bool) bool {
 	if depth > maxJSONDepth {
 		return false
 	}
-	c.b = append(c.b, c.s[c.i])
 	c.i++
 	c.space()
 	if c.i < len(c.s) && c.s[c.i] == close {
 		c.i++
-		c.b = append(c.b, close)
 		return true
 	}
 	for {
@@ -85,10 +90,8 @@ func (c *compactor) container(depth int, close byte, item func(int) bool) bool {
 		switch c.s[c.i] {
 		case ',':
 			c.i++
-			c.b = append(c.b, ',')
 		case close:
 			c.i++
-			c.b = append(c.b, close)
 			return true
 		default:
 			return false
@@ -107,14 +110,12 @@ func (c *compactor) member(depth int) bool {
 		return false
 	}
 	c.i++
-	c.b = append(c.b, ':')
 	return c.value(depth)
 }
 
-// str copies a string token, checking its escapes and control characters.
+// str checks a string token: its escapes and control characters.
 func (c *compactor) str() bool {
 	s := c.s
-	start := c.i
 	i := c.i + 1
 	for i < len(s) {
 		i = plainRun(s, i, false)
@@ -123,9 +124,7 @@ func (c *compactor) str() bool {
 		}
 		ch := s[i]
 		if ch == '"' {
-			i++
-			c.b = append(c.b, s[start:i]...)
-			c.i = i
+			c.i = i + 1
 			return true
 		}
 		if ch < 0x20 {
@@ -160,12 +159,11 @@ func (c *compactor) literal(lit string) bool {
 	if len(c.s)-c.i < len(lit) || c.s[c.i:c.i+len(lit)] != lit {
 		return false
 	}
-	c.b = append(c.b, lit...)
 	c.i += len(lit)
 	return true
 }
 
-// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and copies it.
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
 func (c *compactor) number() bool {
 	s, i := c.s, c.i
 	if i < len(s) && s[i] == '-' {
@@ -197,7 +195,6 @@ func (c *compactor) number() bool {
 		}
 		i = j
 	}
-	c.b = append(c.b, s[c.i:i]...)
 	c.i = i
 	return true
 }

@@ -1,0 +1,41 @@
+package callmap
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestAppendCompactJSON checks the one-pass compactor against
+// encoding/json: the same verdict on validity and the same compact text.
+func TestAppendCompactJSON(t *testing.T) {
+	for _, in := range []string{
+		`{}`, `[]`, ` { } `, `[1,2,3]`, "[ 1 ,\n\t2 ,\r 3 ]", `{"a": {"b": [true, false, null]}, "c" : -1.5e+3}`,
+		`{"s": "with \"quotes\", spaces and \\u00e9 \u00e9", "t":"x"}`, `  "string"  `, `0`, `-0.0e-0`,
+		`[{"role": "user", "parts": [{"type": "text", "content": "hi there"}]}]`,
+		// invalid
+		``, ` `, `{`, `{"a" 1}`, `{"a":1,}`, `[1 2]`, `[01]`, `[1.]`, `[.5]`, `{"a":tru}`, `"\x"`, "\"tab\there\"", `[1]]`, `{} {}`,
+		`{"a":"\u12G4"}`, `[` + strings.Repeat(`[`, 1001) + strings.Repeat(`]`, 1002),
+	} {
+		var want bytes.Buffer
+		wantOK := json.Valid([]byte(in)) && json.Compact(&want, []byte(in)) == nil
+		if strings.Count(in, "[") > maxJSONDepth {
+			wantOK = false // deeper than we parse
+		}
+		got, ok := appendCompactJSON([]byte("prefix:"), in)
+		if ok != wantOK {
+			t.Errorf("%q: ok %v, want %v", in, ok, wantOK)
+			continue
+		}
+		if !ok {
+			if string(got) != "prefix:" {
+				t.Errorf("%q: invalid text appended %q", in, got)
+			}
+			continue
+		}
+		if string(got) != "prefix:"+want.String() {
+			t.Errorf("%q: got %q, want %q", in, got, "prefix:"+want.String())
+		}
+	}
+}
