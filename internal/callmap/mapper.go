@@ -195,7 +195,8 @@ type state struct {
 	otel     tree // the attributes.otel object
 	otelKeys bool // the span has attributes under "otel." of its own
 	raw      []byte
-	events   []int // indexes of events consumed by a convention
+	events   []int      // indexes of events consumed by a convention
+	classes  []keyClass // the last span's attribute keys, classified, by position
 }
 
 func (m *Mapper) getState() *state {
@@ -379,38 +380,73 @@ func messageRole(name string) string {
 	return ""
 }
 
+// keyClass is what a span attribute key is to the mapper; it depends on
+// the key alone.
+type keyClass struct {
+	key      string
+	role     keyRole // exact key: slot, normalized path, conventions
+	exact    bool
+	in, out  int8   // family conventions (exact keys: role.in/out)
+	pos      int32  // where the rest under the convention's key starts
+	norm     string // normalized path prefix of a family (model_parameters., tools.)
+	normPos  int32  // where the rest under that family starts
+	code     bool   // code.*: part of the op digest
+	otel     bool   // "otel" or under "otel."
+	consumed bool   // never repeated in attributes as it came
+}
+
+func classify(k string) keyClass {
+	c := keyClass{key: k}
+	if r, ok := exactKeys[k]; ok {
+		c.role, c.exact = r, true
+		c.in, c.out, c.pos = r.in, r.out, int32(len(k)+1)
+		c.consumed = (r.norm != "" && r.norm == k) ||
+			r.slot == sWandbAttrs || r.slot == sSystemInstructions // merged at the root / placed at attributes.system
+	} else if k != "" {
+		in, out, pos := familyOf(k)
+		c.in, c.out, c.pos = in, out, int32(pos)
+		if in == 0 && out == 0 {
+			if norm, pos := normFamily(k); norm != "" {
+				c.norm, c.normPos = norm, int32(pos)
+			} else {
+				c.code = strings.HasPrefix(k, codePrefix)
+			}
+		}
+	}
+	c.otel = strings.HasPrefix(k, "otel") && (len(k) == 4 || k[4] == '.')
+	return c
+}
+
 // scanAttributes records the span's attributes, fills the slots and returns
-// the best inputs and output conventions among them.
+// the best inputs and output conventions among them. Spans of one
+// instrumentation carry the same keys in the same order, so the keys'
+// classes are remembered by position and reused when the key matches.
 func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
+	n := 0
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		if k == AnnotationKey {
 			return true
 		}
-		var u attrUse
-		if r, ok := exactKeys[k]; ok {
-			st.span.set(r.slot, v)
-			if r.norm != "" {
-				st.addNorm(r.norm, v)
-				u.consumed = r.norm == k
-			}
-			u.in, u.out, u.pos = r.in, r.out, int32(len(k)+1)
-			if r.slot == sWandbAttrs || r.slot == sSystemInstructions {
-				u.consumed = true // merged at the root / placed at attributes.system
-			}
-		} else if k != "" {
-			in, out, pos := familyOf(k)
-			u.in, u.out, u.pos = in, out, int32(pos)
-			if in == 0 && out == 0 {
-				if norm, pos := normFamily(k); norm != "" {
-					st.addNorm(st.main.join(norm, k[pos:]), v)
-				} else if strings.HasPrefix(k, codePrefix) {
-					st.code = append(st.code, kv{k, v})
-				}
-			}
+		if n == len(st.classes) {
+			st.classes = append(st.classes, classify(k))
+		} else if st.classes[n].key != k {
+			st.classes[n] = classify(k)
 		}
-		if strings.HasPrefix(k, "otel") && (len(k) == 4 || k[4] == '.') {
-			st.otelKeys = true
+		c := &st.classes[n]
+		n++
+		u := attrUse{in: c.in, out: c.out, pos: c.pos, consumed: c.consumed}
+		switch {
+		case c.exact:
+			st.span.set(c.role.slot, v)
+			if c.role.norm != "" {
+				st.addNorm(c.role.norm, v)
+			}
+		case c.norm != "":
+			st.addNorm(st.main.join(c.norm, k[c.normPos:]), v)
+		case c.code:
+			st.code = append(st.code, kv{k, v})
 		}
+		st.otelKeys = st.otelKeys || c.otel
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
 		st.attrs = append(st.attrs, kv{k, v})
