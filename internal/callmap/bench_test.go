@@ -106,3 +106,14 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkToRecord encodes the realistic span's call (the summary with
+// its usage and costs is the part written here).
+func BenchmarkToRecord(b *testing.B) {
+	c := benchMapper(b).Map(realisticSpan())
+	b.ReportAllocs()
+	for b.Loop() {
+		r := c.ToRecord()
+		_ = r
+	}
+}

@@ -39,3 +39,24 @@ func TestAppendCompactJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainASCII checks the word-at-a-time test against a byte loop, for
+// every length up to 40 and a special byte at every position.
+func TestPlainASCII(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		base := strings.Repeat("a", n)
+		if !plainASCII(base) {
+			t.Fatalf("%q: not plain", base)
+		}
+		for i := 0; i < n; i++ {
+			for _, c := range []byte{'"', '\\', 0, 0x1f, 0x7f, 0x80, 0xff} {
+				b := []byte(base)
+				b[i] = c
+				want := c == 0x7f // DEL is printable enough for JSON
+				if got := plainASCII(string(b)); got != want {
+					t.Fatalf("len %d, %#x at %d: got %v", n, c, i, got)
+				}
+			}
+		}
+	}
+}

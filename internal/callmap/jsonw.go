@@ -19,7 +19,7 @@ const truncMarker = "…[truncated "
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
-	if len(s) < 32 && plainRun(s, 0, true) == len(s) { // short strings (keys, names): all plain ASCII
+	if len(s) < 32 && plainASCII(s) { // short strings (keys, names)
 		b = append(b, '"')
 		b = append(b, s...)
 		return append(b, '"')

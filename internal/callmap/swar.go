@@ -39,3 +39,25 @@ func plainRun(s string, i int, ascii bool) int {
 	}
 	return i
 }
+
+// plainASCII reports whether s holds only printable ASCII other than '"'
+// and '\\' (a JSON string body as it is): eight bytes per load, the last
+// load overlapping the one before it instead of a byte loop for the tail.
+func plainASCII(s string) bool {
+	n := len(s)
+	if n < 8 {
+		for i := 0; i < n; i++ {
+			if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if x := load64(s, i); jsonSpecial(x) || x&swarHi != 0 {
+			return false
+		}
+	}
+	x := load64(s, n-8)
+	return !jsonSpecial(x) && x&swarHi == 0
+}
