@@ -1,10 +1,13 @@
 package callmap
 
+import "unicode/utf8"
+
 // appendCompactJSON appends the JSON text s without insignificant
 // whitespace. It reports false (and appends nothing) when s is not one
 // valid JSON value or nests deeper than maxJSONDepth. It is a hand-written
 // scanner because encoding/json's is several times slower on the
-// message-sized texts every LLM span carries. UTF-8 is not checked here.
+// message-sized texts every LLM span carries. Invalid UTF-8 (which can
+// only sit inside strings in a valid text) makes s invalid too.
 //
 // One pass validates and compacts: tokens are not copied one by one; the
 // text between runs of whitespace is, so a text without insignificant
@@ -113,16 +116,24 @@ func (c *compactor) member(depth int) bool {
 	return c.value(depth)
 }
 
-// str checks a string token: its escapes and control characters.
+// str checks a string token: its escapes, control characters and UTF-8.
 func (c *compactor) str() bool {
 	s := c.s
 	i := c.i + 1
 	for i < len(s) {
-		i = plainRun(s, i, false)
+		i = plainRun(s, i, true)
 		if i >= len(s) {
 			break
 		}
 		ch := s[i]
+		if ch >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return false
+			}
+			i += size
+			continue
+		}
 		if ch == '"' {
 			c.i = i + 1
 			return true

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestAppendCompactJSON checks the one-pass compactor against
-// encoding/json: the same verdict on validity and the same compact text.
+// encoding/json: the same verdict on validity (and invalid UTF-8 rejected)
+// and the same compact text.
 func TestAppendCompactJSON(t *testing.T) {
 	for _, in := range []string{
 		`{}`, `[]`, ` { } `, `[1,2,3]`, "[ 1 ,\n\t2 ,\r 3 ]", `{"a": {"b": [true, false, null]}, "c" : -1.5e+3}`,
@@ -16,12 +18,12 @@ func TestAppendCompactJSON(t *testing.T) {
 		`[{"role": "user", "parts": [{"type": "text", "content": "hi there"}]}]`,
 		// invalid
 		``, ` `, `{`, `{"a" 1}`, `{"a":1,}`, `[1 2]`, `[01]`, `[1.]`, `[.5]`, `{"a":tru}`, `"\x"`, "\"tab\there\"", `[1]]`, `{} {}`,
-		`{"a":"\u12G4"}`, `[` + strings.Repeat(`[`, 1001) + strings.Repeat(`]`, 1002),
+		`{"a":"\u12G4"}`, "[\"\xff\"]", "{\"\xed\xa0\x80\":1}", "[\"caf\xc3\"]", "[\"caf\xc3\xa9 \xef\xbf\xbd\"]", "[1]\xff", `[` + strings.Repeat(`[`, 1001) + strings.Repeat(`]`, 1002),
 	} {
 		var want bytes.Buffer
 		wantOK := json.Valid([]byte(in)) && json.Compact(&want, []byte(in)) == nil
-		if strings.Count(in, "[") > maxJSONDepth {
-			wantOK = false // deeper than we parse
+		if strings.Count(in, "[") > maxJSONDepth || !utf8.ValidString(in) {
+			wantOK = false // deeper than we parse; invalid UTF-8 is not JSON to us
 		}
 		got, ok := appendCompactJSON([]byte("prefix:"), in)
 		if ok != wantOK {

@@ -135,7 +135,7 @@ func (w *valueWriter) appendStr(b []byte, s string) []byte {
 		b = appendTruncNote(b[:len(b)-1], len(s)) // reopen the string for the note
 		return append(b, '"')
 	}
-	if len(s) >= 2 && (s[0] == '{' || s[0] == '[') && utf8.ValidString(s) {
+	if len(s) >= 2 && (s[0] == '{' || s[0] == '[') { // invalid UTF-8 fails the parse
 		if out, ok := appendCompactJSON(b, s); ok {
 			return out
 		}

@@ -750,7 +750,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 // addJSONMembers adds the members of a JSON object text to t under prefix,
 // un-flattened; false when s is not a JSON object (or too long to parse).
 func (st *state) addJSONMembers(t *tree, prefix, s string) bool {
-	if len(s) < 2 || s[0] != '{' || (st.w.max > 0 && len(s) > st.w.max) || !utf8.ValidString(s) {
+	if len(s) < 2 || s[0] != '{' || (st.w.max > 0 && len(s) > st.w.max) {
 		return false
 	}
 	start := len(st.raw)
