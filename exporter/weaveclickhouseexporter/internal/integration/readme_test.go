@@ -2,33 +2,28 @@ package integration
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/callhouse/callhouse/internal/docsql"
 	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
-
-// readmeBlock is a ```sql block of the README, tagged <!-- sql:name -->.
-var readmeBlock = regexp.MustCompile("(?s)<!-- sql:([a-z0-9-]+) -->\\s*```sql\\n(.*?)```")
 
 // readmeSQLBlocks returns the README's tagged SQL by name, in order, with
 // the `weave.` database replaced by db.
 func readmeSQLBlocks(t testing.TB, db string) (names []string, sql map[string]string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	examples, err := docsql.Read(filepath.Join("..", "..", "README.md"), db)
 	require.NoError(t, err)
 	sql = map[string]string{}
-	for _, m := range readmeBlock.FindAllStringSubmatch(string(b), -1) {
-		names = append(names, m[1])
-		sql[m[1]] = regexp.MustCompile(`\bweave\.`).ReplaceAllString(m[2], "`"+db+"`.")
+	for _, ex := range examples {
+		names = append(names, ex.Name)
+		sql[ex.Name] = ex.SQL
 	}
-	require.NotEmpty(t, names, "README.md has tagged SQL examples")
 	return names, sql
 }
 
