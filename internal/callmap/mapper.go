@@ -204,6 +204,7 @@ func (m *Mapper) getState() *state {
 	if st == nil {
 		st = &state{}
 		st.main.shapes = &shapeCache{}
+		st.otel.shapes = &shapeCache{} // the otel facts of a source keep their paths too
 	}
 	st.w.max = m.cfg.MaxValueBytes
 	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
