@@ -210,6 +210,16 @@ func appendKey(b []byte, k string) []byte {
 	return append(b, ':')
 }
 
+// appendQKey appends a key given as its JSON text with the colon (`"k":`,
+// a constant that needs no escaping) to an open object: the summary's
+// fixed keys skip appendKey's check of every byte.
+func appendQKey(b []byte, qk string) []byte {
+	if c := b[len(b)-1]; c != '{' && c != '[' {
+		b = append(b, ',')
+	}
+	return append(b, qk...)
+}
+
 // appendKeyStr appends `"k":"v"` to an open object.
 func appendKeyStr(b []byte, k, v string) []byte {
 	return appendString(appendKey(b, k), v)

@@ -1,6 +1,7 @@
 package callmap
 
 import (
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
@@ -241,35 +242,35 @@ func (s *Summary) AppendJSON(b []byte) []byte {
 		b = append(b, s.Custom[1:len(s.Custom)-1]...)
 	}
 	if len(s.Usage) > 0 {
-		b = append(appendKey(b, "usage"), '{')
+		b = append(appendQKey(b, `"usage":`), '{')
 		for _, u := range s.Usage {
 			b = append(appendKey(b, u.Model), '{')
-			b = appendKeyInt(b, "requests", u.Requests)
-			b = appendKeyInt(b, "input_tokens", u.InputTokens)
-			b = appendKeyInt(b, "output_tokens", u.OutputTokens)
-			b = appendKeyInt(b, "total_tokens", u.TotalTokens)
-			b = appendNonZeroInt(b, "cache_read_input_tokens", u.CacheReadInputTokens)
-			b = appendNonZeroInt(b, "cache_creation_input_tokens", u.CacheCreationInputTokens)
-			b = appendNonZeroInt(b, "reasoning_tokens", u.ReasoningTokens)
+			b = strconv.AppendInt(appendQKey(b, `"requests":`), u.Requests, 10)
+			b = strconv.AppendInt(appendQKey(b, `"input_tokens":`), u.InputTokens, 10)
+			b = strconv.AppendInt(appendQKey(b, `"output_tokens":`), u.OutputTokens, 10)
+			b = strconv.AppendInt(appendQKey(b, `"total_tokens":`), u.TotalTokens, 10)
+			b = appendNonZeroInt(b, `"cache_read_input_tokens":`, u.CacheReadInputTokens)
+			b = appendNonZeroInt(b, `"cache_creation_input_tokens":`, u.CacheCreationInputTokens)
+			b = appendNonZeroInt(b, `"reasoning_tokens":`, u.ReasoningTokens)
 			b = append(b, '}')
 		}
 		b = append(b, '}')
 	}
-	b = append(appendKey(b, "status_counts"), '{')
-	b = appendKeyInt(b, "success", s.StatusCounts.Success)
-	b = appendKeyInt(b, "error", s.StatusCounts.Error)
+	b = append(appendQKey(b, `"status_counts":`), '{')
+	b = strconv.AppendInt(appendQKey(b, `"success":`), s.StatusCounts.Success, 10)
+	b = strconv.AppendInt(appendQKey(b, `"error":`), s.StatusCounts.Error, 10)
 	b = append(b, '}')
 
-	b = append(appendKey(b, "weave"), '{')
-	b = appendKeyStr(b, "status", string(s.Status))
+	b = append(appendQKey(b, `"weave":`), '{')
+	b = appendString(appendQKey(b, `"status":`), string(s.Status))
 	if s.latencyUnknown() {
-		b = append(appendKey(b, "latency_ms"), "null"...)
+		b = append(appendQKey(b, `"latency_ms":`), "null"...)
 	} else {
-		b = appendKeyInt(b, "latency_ms", s.LatencyMS)
+		b = strconv.AppendInt(appendQKey(b, `"latency_ms":`), s.LatencyMS, 10)
 	}
-	b = appendKeyStr(b, "trace_name", s.TraceName)
+	b = appendString(appendQKey(b, `"trace_name":`), s.TraceName)
 	if len(s.Costs) > 0 {
-		b = append(appendKey(b, "costs"), '{')
+		b = append(appendQKey(b, `"costs":`), '{')
 		for _, m := range s.Costs {
 			b = append(appendKey(b, m.Model), '{')
 			b = m.Cost.appendJSON(b)
@@ -285,39 +286,40 @@ func (s *Summary) latencyUnknown() bool { return s.Status == StatusRunning || s.
 
 // appendJSON appends the members of one summary.weave.costs entry.
 func (c *Cost) appendJSON(b []byte) []byte {
-	b = appendKeyInt(b, "prompt_tokens", c.PromptTokens)
-	b = appendKeyInt(b, "completion_tokens", c.CompletionTokens)
-	b = appendKeyInt(b, "requests", c.Requests)
-	b = appendKeyInt(b, "total_tokens", c.TotalTokens)
-	b = appendKeyFloat(b, "prompt_token_cost", c.PromptTokenCost)
-	b = appendKeyFloat(b, "completion_token_cost", c.CompletionTokenCost)
-	b = appendKeyFloat(b, "prompt_tokens_total_cost", c.PromptTokensTotalCost)
-	b = appendKeyFloat(b, "completion_tokens_total_cost", c.CompletionTokensTotalCost)
+	b = strconv.AppendInt(appendQKey(b, `"prompt_tokens":`), c.PromptTokens, 10)
+	b = strconv.AppendInt(appendQKey(b, `"completion_tokens":`), c.CompletionTokens, 10)
+	b = strconv.AppendInt(appendQKey(b, `"requests":`), c.Requests, 10)
+	b = strconv.AppendInt(appendQKey(b, `"total_tokens":`), c.TotalTokens, 10)
+	b = appendFloat(appendQKey(b, `"prompt_token_cost":`), c.PromptTokenCost)
+	b = appendFloat(appendQKey(b, `"completion_token_cost":`), c.CompletionTokenCost)
+	b = appendFloat(appendQKey(b, `"prompt_tokens_total_cost":`), c.PromptTokensTotalCost)
+	b = appendFloat(appendQKey(b, `"completion_tokens_total_cost":`), c.CompletionTokensTotalCost)
 	if c.CacheReadTokenCost != 0 || c.CacheReadTokensTotalCost != 0 {
-		b = appendKeyFloat(b, "cache_read_input_token_cost", c.CacheReadTokenCost)
-		b = appendKeyFloat(b, "cache_read_input_tokens_total_cost", c.CacheReadTokensTotalCost)
+		b = appendFloat(appendQKey(b, `"cache_read_input_token_cost":`), c.CacheReadTokenCost)
+		b = appendFloat(appendQKey(b, `"cache_read_input_tokens_total_cost":`), c.CacheReadTokensTotalCost)
 	}
 	if c.CacheCreationTokenCost != 0 || c.CacheCreationTokensTotalCost != 0 {
-		b = appendKeyFloat(b, "cache_creation_input_token_cost", c.CacheCreationTokenCost)
-		b = appendKeyFloat(b, "cache_creation_input_tokens_total_cost", c.CacheCreationTokensTotalCost)
+		b = appendFloat(appendQKey(b, `"cache_creation_input_token_cost":`), c.CacheCreationTokenCost)
+		b = appendFloat(appendQKey(b, `"cache_creation_input_tokens_total_cost":`), c.CacheCreationTokensTotalCost)
 	}
-	b = appendKeyFloat(b, "total_cost", c.TotalCost)
-	b = appendKeyStr(b, "provider_id", c.ProviderID)
-	b = appendKeyStr(b, "pricing_level", c.PricingLevel)
+	b = appendFloat(appendQKey(b, `"total_cost":`), c.TotalCost)
+	b = appendString(appendQKey(b, `"provider_id":`), c.ProviderID)
+	b = appendString(appendQKey(b, `"pricing_level":`), c.PricingLevel)
 	if c.EffectiveDate == "" {
-		b = append(appendKey(b, "effective_date"), "null"...)
+		b = append(appendQKey(b, `"effective_date":`), "null"...)
 	} else {
-		b = appendKeyStr(b, "effective_date", c.EffectiveDate)
+		b = appendString(appendQKey(b, `"effective_date":`), c.EffectiveDate)
 	}
-	b = appendKeyStr(b, "prompt_token_cost_unit", "USD")
-	return appendKeyStr(b, "completion_token_cost_unit", "USD")
+	b = append(appendQKey(b, `"prompt_token_cost_unit":`), `"USD"`...)
+	return append(appendQKey(b, `"completion_token_cost_unit":`), `"USD"`...)
 }
 
-func appendNonZeroInt(b []byte, k string, n int64) []byte {
+// appendNonZeroInt appends `"k":n` unless n is 0; qk is `"k":` (see appendQKey).
+func appendNonZeroInt(b []byte, qk string, n int64) []byte {
 	if n == 0 {
 		return b
 	}
-	return appendKeyInt(b, k, n)
+	return strconv.AppendInt(appendQKey(b, qk), n, 10)
 }
 
 const hexDigits = "0123456789abcdef"
