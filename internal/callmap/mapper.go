@@ -450,7 +450,9 @@ func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
 		st.otelKeys = st.otelKeys || c.otel
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
-		st.attrs = append(st.attrs, kv{k, v})
+		var a *kv
+		st.attrs, a = grow(st.attrs) // field stores: see tree.next
+		a.k, a.v = k, v
 		st.use = append(st.use, u)
 		return true
 	})

@@ -33,11 +33,12 @@ type tree struct {
 // entry is one value to place. key[pos:] is the part of the path still to
 // place; pos > len(key) once the whole path is placed (a leaf here).
 type entry struct {
-	key string
-	raw string // pre-encoded JSON; "" means use val
-	val pcommon.Value
-	pos int32
-	end int32 // end of the segment starting at pos
+	key    string
+	raw    string // pre-encoded JSON, when hasRaw
+	val    pcommon.Value
+	pos    int32
+	end    int32 // end of the segment starting at pos
+	hasRaw bool  // raw holds the value, else val (the other field is stale)
 }
 
 func (t *tree) reset() {
@@ -51,12 +52,37 @@ func (t *tree) empty() bool { return len(t.ents) == 0 }
 
 // add places v at key[pos:] (pos > len(key): at the root itself).
 func (t *tree) add(key string, pos int, v pcommon.Value) {
-	t.ents = append(t.ents, entry{key: key, pos: int32(pos), val: v})
+	e := t.next(key, pos)
+	e.val, e.hasRaw = v, false
 }
 
 // addRaw places pre-encoded JSON at key[pos:].
 func (t *tree) addRaw(key string, pos int, raw string) {
-	t.ents = append(t.ents, entry{key: key, pos: int32(pos), raw: raw})
+	e := t.next(key, pos)
+	e.raw, e.hasRaw = raw, true
+}
+
+// next appends an entry for key[pos:], for its value to be set. Entries
+// are reused span after span and only the fields in use are written: each
+// pointer stored costs a write barrier while the GC marks, and appending a
+// whole struct literal costs a bulk one, several times dearer.
+func (t *tree) next(key string, pos int) *entry {
+	var e *entry
+	t.ents, e = grow(t.ents)
+	e.key, e.pos = key, int32(pos)
+	return e
+}
+
+// grow extends s by one element and returns it as it was (stale fields
+// and all) for the caller to set.
+func grow[T any](s []T) ([]T, *T) {
+	if len(s) == cap(s) {
+		var zero T
+		s = append(s, zero)
+	} else {
+		s = s[:len(s)+1]
+	}
+	return s, &s[len(s)-1]
 }
 
 // countOdd counts the paths that are not plain (see plainPath).
@@ -370,7 +396,7 @@ func (t *tree) segment(i int32) string {
 
 func (t *tree) emitLeaf(b []byte, w *valueWriter, i int32) []byte {
 	e := &t.ents[i]
-	if e.raw != "" {
+	if e.hasRaw {
 		return append(b, e.raw...)
 	}
 	return w.appendValue(b, e.val)
