@@ -1,9 +1,6 @@
 package callmap
 
-import (
-	"bytes"
-	"encoding/binary"
-)
+import "encoding/binary"
 
 // Spans from one instrumentation carry the same attribute keys in the same
 // order, span after span. For such a tree the sorted order and every byte of
@@ -28,25 +25,41 @@ type shapeCut struct{ at, ent int32 }
 
 type shapeCache struct {
 	shapes []shape
-	sig    []byte // the current tree's signature (scratch)
 	tick   uint64
 }
 
-// signature writes the tree's paths into c.sig.
-func (c *shapeCache) signature(ents []entry) []byte {
-	c.sig = c.sig[:0]
+// entPath is the part of an entry's path the tree places.
+func entPath(e *entry) string { return e.key[min(int(e.pos), len(e.key)):] }
+
+// appendSignature appends the entries' paths, length-prefixed.
+func appendSignature(sig []byte, ents []entry) []byte {
 	for i := range ents {
-		p := ents[i].key[min(int(ents[i].pos), len(ents[i].key)):]
-		c.sig = binary.AppendUvarint(c.sig, uint64(len(p)))
-		c.sig = append(c.sig, p...)
+		p := entPath(&ents[i])
+		sig = binary.AppendUvarint(sig, uint64(len(p)))
+		sig = append(sig, p...)
 	}
-	return c.sig
+	return sig
 }
 
-// find returns the remembered shape of the signature, or nil.
-func (c *shapeCache) find(sig []byte) *shape {
+// matches reports whether sig is the signature of ents, read in place
+// (no signature is written for a lookup).
+func matches(sig []byte, ents []entry) bool {
+	at := 0
+	for i := range ents {
+		p := entPath(&ents[i])
+		n, w := binary.Uvarint(sig[at:])
+		if w <= 0 || n != uint64(len(p)) || len(sig)-at-w < len(p) || string(sig[at+w:at+w+len(p)]) != p {
+			return false
+		}
+		at += w + len(p)
+	}
+	return at == len(sig)
+}
+
+// find returns the remembered shape of the entries' paths, or nil.
+func (c *shapeCache) find(ents []entry) *shape {
 	for i := range c.shapes {
-		if bytes.Equal(c.shapes[i].sig, sig) {
+		if matches(c.shapes[i].sig, ents) {
 			c.tick++
 			c.shapes[i].used = c.tick
 			return &c.shapes[i]
@@ -56,9 +69,9 @@ func (c *shapeCache) find(sig []byte) *shape {
 }
 
 // remember stores the shape of a flat emission: out is the object emitted
-// for the signature c.sig, leaves[k] the span of out holding the value of
+// for the entries ents, leaves[k] the span of out holding the value of
 // entry ents[k].
-func (c *shapeCache) remember(out []byte, leaves []leafSpan) {
+func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) {
 	var s *shape
 	if len(c.shapes) < maxShapes {
 		c.shapes = append(c.shapes, shape{})
@@ -73,7 +86,7 @@ func (c *shapeCache) remember(out []byte, leaves []leafSpan) {
 	}
 	c.tick++
 	s.used = c.tick
-	s.sig = append(s.sig[:0], c.sig...)
+	s.sig = appendSignature(s.sig[:0], ents)
 	s.skel, s.cuts = s.skel[:0], s.cuts[:0]
 	prev := 0
 	for _, l := range leaves {

@@ -261,7 +261,7 @@ func (t *tree) appendObject(b []byte, w *valueWriter) []byte {
 func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 	if t.shapes != nil {
 		// a remembered shape is of plain paths: no need to look further
-		if s := t.shapes.find(t.shapes.signature(t.ents)); s != nil {
+		if s := t.shapes.find(t.ents); s != nil {
 			return s.emit(b, t, w)
 		}
 	}
@@ -306,7 +306,7 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 			t.leaves[i].start -= start
 			t.leaves[i].end -= start
 		}
-		t.shapes.remember(b[start:], t.leaves)
+		t.shapes.remember(t.ents, b[start:], t.leaves)
 		return b
 	}
 	for i := range t.ents {
