@@ -4,15 +4,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/callhouse/callhouse/internal/callmap"
 )
 
-// column is one column of the storage table and how a batch of records
-// fills it: values returns the whole column as one slice, appended to the
-// INSERT in one call (column-oriented, no per-row reflection).
+// column is one column of the storage table and how records fill it.
 type column struct {
-	name   string
-	values func(rs []callmap.Record) any
+	name string
+	// newFiller returns the column's filler: it appends a chunk of records
+	// to the INSERT and keeps its slices for the next chunk.
+	newFiller func() filler
+}
+
+// filler appends one column of a chunk of records to an INSERT. lowCard
+// says the table's column is LowCardinality (read from the INSERT's
+// header, so a schema change of a column's type needs no change here).
+type filler interface {
+	fill(dst driver.BatchColumn, rs []callmap.Record, lowCard bool) error
 }
 
 // columns lists the columns the exporter inserts, in INSERT order. The
@@ -60,43 +69,145 @@ func insertStatement(table string) string {
 	return "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ")"
 }
 
-// each builds a column from one value per record.
-func each[T any](get func(*callmap.Record) T) func([]callmap.Record) any {
-	return func(rs []callmap.Record) any {
-		out := make([]T, len(rs))
-		for i := range rs {
-			out[i] = get(&rs[i])
+// columnWriter holds one filler per column; an INSERT borrows one (from a
+// pool), so the column slices are reused from chunk to chunk and from
+// batch to batch instead of allocated anew.
+type columnWriter struct {
+	fillers []filler
+}
+
+func newColumnWriter() *columnWriter {
+	w := &columnWriter{fillers: make([]filler, len(columns))}
+	for i, c := range columns {
+		w.fillers[i] = c.newFiller()
+	}
+	return w
+}
+
+// values fills and returns a slice of one value per record. T values go
+// to the driver as one []T (column-oriented, no per-row reflection).
+type values[T any] struct {
+	get func(*callmap.Record) T
+	out []T
+}
+
+func each[T any](get func(*callmap.Record) T) func() filler {
+	return func() filler { return &values[T]{get: get} }
+}
+
+func (v *values[T]) build(rs []callmap.Record) []T {
+	v.out = v.out[:0]
+	for i := range rs {
+		v.out = append(v.out, v.get(&rs[i]))
+	}
+	return v.out
+}
+
+func (v *values[T]) fill(dst driver.BatchColumn, rs []callmap.Record, _ bool) error {
+	return dst.Append(v.build(rs))
+}
+
+// nullValues fills a Nullable column (the driver takes []*T) from one
+// value per record and whether it is present. The values live in one
+// backing slice, reused like the pointers.
+type nullValues[T any] struct {
+	get  func(*callmap.Record) (T, bool)
+	vals []T
+	out  []*T
+}
+
+func nullable[T any](get func(*callmap.Record) (T, bool)) func() filler {
+	return func() filler { return &nullValues[T]{get: get} }
+}
+
+func (v *nullValues[T]) build(rs []callmap.Record) []*T {
+	if cap(v.vals) < len(rs) {
+		// The pointers below point into vals: it must not move while
+		// they are taken.
+		v.vals, v.out = make([]T, len(rs)), make([]*T, len(rs))
+	}
+	vals, out := v.vals[:len(rs)], v.out[:len(rs)]
+	for i := range rs {
+		out[i] = nil
+		if val, ok := v.get(&rs[i]); ok {
+			vals[i] = val
+			out[i] = &vals[i]
 		}
-		return out
+	}
+	return out
+}
+
+func (v *nullValues[T]) fill(dst driver.BatchColumn, rs []callmap.Record, _ bool) error {
+	return dst.Append(v.build(rs))
+}
+
+// strValues is a String column, or a Nullable(String) one where "" is
+// NULL (callmap's convention for an absent optional field).
+type strValues struct {
+	plain *values[string]
+	null  *nullValues[string]
+	// boxed holds each distinct value of a LowCardinality column as an
+	// interface value: the driver takes LowCardinality values one by one
+	// as `any`, and boxing a string allocates, so each value is boxed once.
+	boxed map[string]any
+}
+
+// maxBoxed bounds boxed: a column with more distinct values than this is
+// not low-cardinality data, and its boxes start over.
+const maxBoxed = 4096
+
+func strs(get func(*callmap.Record) string) func() filler {
+	return func() filler { return &strValues{plain: &values[string]{get: get}} }
+}
+
+func nullStrs(get func(*callmap.Record) string) func() filler {
+	return func() filler {
+		return &strValues{null: &nullValues[string]{get: func(r *callmap.Record) (string, bool) {
+			s := get(r)
+			return s, s != ""
+		}}}
 	}
 }
 
-func strs(get func(*callmap.Record) string) func([]callmap.Record) any { return each(get) }
-
-// nullStrs builds a Nullable(String) column: "" is NULL (callmap's
-// convention for an absent optional field).
-func nullStrs(get func(*callmap.Record) string) func([]callmap.Record) any {
-	return nullable(func(r *callmap.Record) (string, bool) {
-		s := get(r)
-		return s, s != ""
-	})
+func (v *strValues) fill(dst driver.BatchColumn, rs []callmap.Record, lowCard bool) error {
+	switch {
+	case lowCard:
+		return v.fillLowCard(dst, rs)
+	case v.null != nil:
+		return dst.Append(v.null.build(rs))
+	default:
+		return dst.Append(v.plain.build(rs))
+	}
 }
 
-// nullable builds a Nullable column (the driver takes []*T) from one value
-// per record and whether it is present. The values live in one backing
-// slice, so a column costs two allocations, not one per row.
-func nullable[T any](get func(*callmap.Record) (T, bool)) func([]callmap.Record) any {
-	return func(rs []callmap.Record) any {
-		vals := make([]T, len(rs))
-		out := make([]*T, len(rs))
-		for i := range rs {
-			if v, ok := get(&rs[i]); ok {
-				vals[i] = v
-				out[i] = &vals[i]
+func (v *strValues) fillLowCard(dst driver.BatchColumn, rs []callmap.Record) error {
+	if v.boxed == nil || len(v.boxed) > maxBoxed {
+		v.boxed = make(map[string]any)
+	}
+	for i := range rs {
+		var s string
+		if v.null != nil {
+			val, ok := v.null.get(&rs[i])
+			if !ok {
+				if err := dst.AppendRow(nil); err != nil {
+					return err
+				}
+				continue
 			}
+			s = val
+		} else {
+			s = v.plain.get(&rs[i])
 		}
-		return out
+		box, ok := v.boxed[s]
+		if !ok {
+			box = s
+			v.boxed[s] = box
+		}
+		if err := dst.AppendRow(box); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // jsonOr stores an absent JSON field as the JSON of "nothing" (an empty

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -135,6 +136,10 @@ func (e *callsExporter) records(td ptrace.Traces) (records []callmap.Record, map
 	return records, mapped, skipped
 }
 
+// writers are the column writers of INSERTs in flight, one per INSERT;
+// pooled so their column slices outlive a batch.
+var writers = sync.Pool{New: func() any { return newColumnWriter() }}
+
 // write sends the records in one INSERT, column by column.
 func (e *callsExporter) write(ctx context.Context, records []callmap.Record) error {
 	if e.conn == nil {
@@ -145,10 +150,25 @@ func (e *callsExporter) write(ctx context.Context, records []callmap.Record) err
 		return err
 	}
 	defer func() { _ = batch.Close() }()
+	w := writers.Get().(*columnWriter)
+	defer writers.Put(w)
+	if err := w.append(batch, records); err != nil {
+		return err
+	}
+	return batch.Send()
+}
+
+// append appends the records to the INSERT, column by column.
+func (w *columnWriter) append(batch driver.Batch, records []callmap.Record) error {
+	types := batch.Columns()
+	if len(types) != len(columns) {
+		return fmt.Errorf("schema mismatch: the INSERT has %d columns, the exporter writes %d", len(types), len(columns))
+	}
 	for i, c := range columns {
-		if err := batch.Column(i).Append(c.values(records)); err != nil {
+		lowCard := strings.HasPrefix(string(types[i].Type()), "LowCardinality(")
+		if err := w.fillers[i].fill(batch.Column(i), records, lowCard); err != nil {
 			return fmt.Errorf("column %s: %w", c.name, err)
 		}
 	}
-	return batch.Send()
+	return nil
 }
