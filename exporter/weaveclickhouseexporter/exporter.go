@@ -2,10 +2,13 @@ package weaveclickhouseexporter // import "github.com/callhouse/callhouse/export
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -54,6 +57,9 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 	opts, err := e.cfg.clickhouseOptions(ctx)
 	if err != nil {
 		return err
+	}
+	if opts.Protocol == clickhouse.Native && e.cfg.Timeout > 0 {
+		boundWrites(opts, e.cfg.Timeout)
 	}
 	e.addr = strings.Join(opts.Addr, ",")
 	conn, err := clickhouse.Open(opts)
@@ -152,11 +158,28 @@ func (e *callsExporter) write(ctx context.Context, records []callmap.Record) err
 	defer func() { _ = batch.Close() }()
 	w := writers.Get().(*columnWriter)
 	defer writers.Put(w)
+	for len(records) > chunkRows {
+		if err := w.append(batch, records[:chunkRows]); err != nil {
+			return err
+		}
+		if err := batch.Flush(); err != nil {
+			return err
+		}
+		records = records[chunkRows:]
+	}
 	if err := w.append(batch, records); err != nil {
 		return err
 	}
 	return batch.Send()
 }
+
+// chunkRows is how many rows go to the server in one block of an INSERT.
+// A batch larger than that is sent in several blocks of the same INSERT,
+// so the driver's column buffers are refilled instead of grown for the
+// whole batch. The server joins the blocks into one part (up to
+// min_insert_block_size_rows, a million rows by default), and an INSERT
+// that fails midway writes nothing.
+var chunkRows = 2048
 
 // append appends the records to the INSERT, column by column.
 func (w *columnWriter) append(batch driver.Batch, records []callmap.Record) error {
@@ -171,4 +194,65 @@ func (w *columnWriter) append(batch driver.Batch, records []callmap.Record) erro
 		}
 	}
 	return nil
+}
+
+// boundWrites makes the native connections fail a write that the server
+// does not take within timeout. An INSERT sent in several blocks (Flush)
+// writes outside the driver's context watchdog, which covers only Send;
+// without a bound, a server that stops reading would hold the INSERT, and
+// its queue consumer, forever. TLS goes on top of the bounded connection,
+// as the driver's own dialer would do it.
+func boundWrites(opts *clickhouse.Options, timeout time.Duration) {
+	dialer := &net.Dialer{}
+	tlsCfg := opts.TLS
+	opts.DialContext = func(ctx context.Context, addr string) (net.Conn, error) {
+		if opts.DialTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, opts.DialTimeout)
+			defer cancel()
+		}
+		raw, err := dialer.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		conn := &writeBound{Conn: raw, timeout: timeout}
+		if tlsCfg == nil {
+			return conn, nil
+		}
+		cfg := tlsCfg
+		if cfg.ServerName == "" {
+			host, _, _ := net.SplitHostPort(addr)
+			cfg = cfg.Clone()
+			cfg.ServerName = host
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = raw.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+}
+
+// writeBound is a connection whose every write must finish within timeout.
+type writeBound struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *writeBound) Write(p []byte) (int, error) {
+	if err := c.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+// SyscallConn keeps the driver's check that a pooled connection is still
+// open before it reuses it.
+func (c *writeBound) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
 }

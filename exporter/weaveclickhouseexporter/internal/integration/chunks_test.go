@@ -1,0 +1,62 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callhouse/callhouse/internal/callmap"
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
+)
+
+// variedRecords are n calls whose optional and LowCardinality fields
+// vary from row to row, so that a value written in one block of an INSERT
+// cannot stand in for the next block's.
+func variedRecords(n int) []callmap.Record {
+	recs := make([]callmap.Record, n)
+	for i := range recs {
+		r := record(i/10, i%10, 1)
+		r.Model = fmt.Sprintf("model-%d", i%7)
+		if i%2 == 1 {
+			r.WBUserID = ""
+		}
+		if i%3 == 0 {
+			r.Status, r.HasCost, r.CostUSD = callmap.StatusRunning, false, 0
+		}
+		if i%5 == 0 {
+			r.ParentID, r.Inputs = "", ""
+		}
+		recs[i] = r
+	}
+	return recs
+}
+
+// TestLargeBatch writes a batch larger than one block of the exporter's
+// INSERT (it goes in several blocks over the native protocol, at once
+// over HTTP) and reads every call back; the INSERT stays one part.
+func TestLargeBatch(t *testing.T) {
+	for name, endpoint := range map[string]string{"native": "", "http": httpEndpoint()} {
+		t.Run(name, func(t *testing.T) {
+			db := embeddedchtest.Database(t)
+			cfg := testConfig(db)
+			if endpoint != "" {
+				cfg.Endpoint = endpoint
+			}
+			exp := startExporter(t, cfg, nil)
+			recs := variedRecords(5_000)
+			require.NoError(t, exp.ConsumeTraces(context.Background(), annotatedTraces(recs...)))
+
+			conn := connectShared(t)
+			got := readCalls(t, conn, db, "")
+			require.Len(t, got, len(recs))
+			for i := range recs {
+				require.Equal(t, asStored(recs[i]), got[i], "call %d", i)
+			}
+			parts := count(t, conn, "SELECT count() FROM system.parts WHERE database = ? AND table = 'call_versions' AND active", db)
+			assert.Equal(t, uint64(1), parts, "one INSERT, one part")
+		})
+	}
+}
