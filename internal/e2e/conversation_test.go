@@ -49,23 +49,7 @@ func TestAgentConversation(t *testing.T) {
 			c := startCollector(t, collectorOptions{})
 			conn := clickhouseConn(t)
 
-			providers := map[string]*agentsim.Provider{}
-			for _, service := range []string{agentsim.AgentService, agentsim.ToolService} {
-				exp, err := tt.exporter(ctx, c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				providers[service] = agentsim.NewProvider(exp, service)
-			}
-			conv := agentsim.Run(ctx, agentsim.Tracers{
-				Agent: providers[agentsim.AgentService].Tracer("e2e"),
-				Tools: providers[agentsim.ToolService].Tracer("e2e"),
-			}, "thread-"+tt.name, 3, time.Now().Add(-time.Minute))
-			for service, p := range providers {
-				if err := p.Shutdown(ctx); err != nil {
-					t.Fatalf("%s: sending: %v", service, err)
-				}
-			}
+			conv := sendConversation(t, func() (sdktrace.SpanExporter, error) { return tt.exporter(ctx, c) }, "e2e", "thread-"+tt.name)
 
 			got := waitForCalls(t, conn, c.database, uint64(conv.Spans()))
 			if got.Rows != uint64(conv.Spans()) || got.Distinct != got.Rows {
@@ -74,6 +58,32 @@ func TestAgentConversation(t *testing.T) {
 			checkConversation(t, conv, callsByID(t, conn, c.database))
 		})
 	}
+}
+
+// sendConversation sends agentsim's three-turn conversation of two services,
+// each service through its own exporter from newExporter, and waits until
+// the SDK has sent everything.
+func sendConversation(t *testing.T, newExporter func() (sdktrace.SpanExporter, error), scope, threadID string) agentsim.Conversation {
+	t.Helper()
+	ctx := context.Background()
+	providers := map[string]*agentsim.Provider{}
+	for _, service := range []string{agentsim.AgentService, agentsim.ToolService} {
+		exp, err := newExporter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		providers[service] = agentsim.NewProvider(exp, service)
+	}
+	conv := agentsim.Run(ctx, agentsim.Tracers{
+		Agent: providers[agentsim.AgentService].Tracer(scope),
+		Tools: providers[agentsim.ToolService].Tracer(scope),
+	}, threadID, 3, time.Now().Add(-time.Minute))
+	for service, p := range providers {
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatalf("%s: sending: %v", service, err)
+		}
+	}
+	return conv
 }
 
 func checkConversation(t *testing.T, conv agentsim.Conversation, calls map[string]call) {

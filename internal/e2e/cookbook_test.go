@@ -8,11 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/callhouse/callhouse/internal/agentsim"
 	"github.com/callhouse/callhouse/internal/docsql"
 	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
@@ -25,23 +24,9 @@ func TestREADMECookbook(t *testing.T) {
 	c := startCollector(t, collectorOptions{})
 	conn := clickhouseConn(t)
 
-	providers := map[string]*agentsim.Provider{}
-	for _, service := range []string{agentsim.AgentService, agentsim.ToolService} {
-		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(c.ep.OTLPGRPC), otlptracegrpc.WithInsecure())
-		if err != nil {
-			t.Fatal(err)
-		}
-		providers[service] = agentsim.NewProvider(exp, service)
-	}
-	conv := agentsim.Run(ctx, agentsim.Tracers{
-		Agent: providers[agentsim.AgentService].Tracer("callhouse-demo"),
-		Tools: providers[agentsim.ToolService].Tracer("callhouse-demo"),
-	}, "demo-thread", 3, time.Now().Add(-time.Minute))
-	for service, p := range providers {
-		if err := p.Shutdown(ctx); err != nil {
-			t.Fatalf("%s: sending: %v", service, err)
-		}
-	}
+	conv := sendConversation(t, func() (sdktrace.SpanExporter, error) {
+		return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(c.ep.OTLPGRPC), otlptracegrpc.WithInsecure())
+	}, "callhouse-demo", "demo-thread")
 	waitForCalls(t, conn, c.database, uint64(conv.Spans()))
 
 	examples, err := docsql.Read(filepath.Join(repoRoot, "README.md"), c.database)
