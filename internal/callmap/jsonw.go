@@ -96,6 +96,18 @@ func appendFloat(b []byte, f float64) []byte {
 	return b
 }
 
+// appendCost appends a USD amount or price. Costs are sums of products of
+// decimal prices, so binary noise shows up (0.0045000000000000005); rounding
+// to twelve significant digits drops it and keeps far more precision than
+// money needs.
+func appendCost(b []byte, f float64) []byte {
+	var tmp [32]byte
+	if r, err := strconv.ParseFloat(string(strconv.AppendFloat(tmp[:0], f, 'g', 12, 64)), 64); err == nil {
+		f = r
+	}
+	return appendFloat(b, f)
+}
+
 // cutUTF8 returns the longest prefix of s of at most n bytes that does not
 // end inside a UTF-8 sequence.
 func cutUTF8(s string, n int) string {
