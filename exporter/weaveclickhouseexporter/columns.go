@@ -69,10 +69,12 @@ func insertStatement(table string) string {
 	return "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ")"
 }
 
-// columnWriter holds one filler per column; an INSERT borrows one (from a
-// pool), so the column slices are reused from chunk to chunk and from
-// batch to batch instead of allocated anew.
+// columnWriter holds a batch's records and one filler per column; an
+// INSERT borrows one (from a pool), so the records and column slices are
+// reused from chunk to chunk and from batch to batch instead of allocated
+// anew.
 type columnWriter struct {
+	records []callmap.Record
 	fillers []filler
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,7 +92,10 @@ func (e *callsExporter) shutdown(context.Context) error {
 // sending the batch again is safe, and a batch sent twice leaves each call
 // once in the calls view (same key, same version).
 func (e *callsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	records, mapped, skipped := e.records(td)
+	w := writers.Get().(*columnWriter)
+	defer w.release()
+	records, mapped, skipped := e.records(td, w.records[:0])
+	w.records = records
 	e.telemetry.ExporterWeaveclickhouseSpansMapped.Add(ctx, int64(mapped))
 	if skipped > 0 {
 		// Calls are keyed by span and trace id: without them a span has no
@@ -103,7 +107,7 @@ func (e *callsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		return nil
 	}
 	start := time.Now()
-	err := e.write(ctx, records)
+	err := e.write(ctx, w, records)
 	e.telemetry.ExporterWeaveclickhouseInsertDuration.Record(ctx, time.Since(start).Seconds())
 	if err != nil {
 		return classify("insert calls", e.addr, err)
@@ -113,9 +117,10 @@ func (e *callsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 }
 
 // records turns spans into the records to store: the processor's
-// annotation when a span has one, the shared mapping otherwise.
-func (e *callsExporter) records(td ptrace.Traces) (records []callmap.Record, mapped, skipped int) {
-	records = make([]callmap.Record, 0, td.SpanCount())
+// annotation when a span has one, the shared mapping otherwise. They are
+// appended to records.
+func (e *callsExporter) records(td ptrace.Traces, records []callmap.Record) (_ []callmap.Record, mapped, skipped int) {
+	records = slices.Grow(records, td.SpanCount())
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -143,11 +148,18 @@ func (e *callsExporter) records(td ptrace.Traces) (records []callmap.Record, map
 }
 
 // writers are the column writers of INSERTs in flight, one per INSERT;
-// pooled so their column slices outlive a batch.
+// pooled so their records and column slices outlive a batch.
 var writers = sync.Pool{New: func() any { return newColumnWriter() }}
 
+// release returns w to the pool, without the batch's strings.
+func (w *columnWriter) release() {
+	clear(w.records)
+	w.records = w.records[:0]
+	writers.Put(w)
+}
+
 // write sends the records in one INSERT, column by column.
-func (e *callsExporter) write(ctx context.Context, records []callmap.Record) error {
+func (e *callsExporter) write(ctx context.Context, w *columnWriter, records []callmap.Record) error {
 	if e.conn == nil {
 		return errors.New("not started")
 	}
@@ -156,8 +168,6 @@ func (e *callsExporter) write(ctx context.Context, records []callmap.Record) err
 		return err
 	}
 	defer func() { _ = batch.Close() }()
-	w := writers.Get().(*columnWriter)
-	defer writers.Put(w)
 	for len(records) > chunkRows {
 		if err := w.append(batch, records[:chunkRows]); err != nil {
 			return err
