@@ -22,6 +22,9 @@ type column struct {
 // header, so a schema change of a column's type needs no change here).
 type filler interface {
 	fill(dst driver.BatchColumn, rs []callmap.Record, lowCard bool) error
+	// reset drops the values of the last chunk, so that a pooled filler
+	// holds on to no batch's strings.
+	reset()
 }
 
 // columns lists the columns the exporter inserts, in INSERT order. The
@@ -105,6 +108,8 @@ func (v *values[T]) build(rs []callmap.Record) []T {
 	return v.out
 }
 
+func (v *values[T]) reset() { clear(v.out[:cap(v.out)]) }
+
 func (v *values[T]) fill(dst driver.BatchColumn, rs []callmap.Record, _ bool) error {
 	return dst.Append(v.build(rs))
 }
@@ -137,6 +142,11 @@ func (v *nullValues[T]) build(rs []callmap.Record) []*T {
 		}
 	}
 	return out
+}
+
+func (v *nullValues[T]) reset() {
+	clear(v.vals)
+	clear(v.out)
 }
 
 func (v *nullValues[T]) fill(dst driver.BatchColumn, rs []callmap.Record, _ bool) error {
@@ -182,6 +192,14 @@ func (v *strValues) fill(dst driver.BatchColumn, rs []callmap.Record, lowCard bo
 	}
 }
 
+func (v *strValues) reset() {
+	if v.null != nil {
+		v.null.reset()
+	} else {
+		v.plain.reset()
+	}
+}
+
 func (v *strValues) fillLowCard(dst driver.BatchColumn, rs []callmap.Record) error {
 	if v.boxed == nil || len(v.boxed) > maxBoxed {
 		v.boxed = make(map[string]any)
@@ -202,6 +220,9 @@ func (v *strValues) fillLowCard(dst driver.BatchColumn, rs []callmap.Record) err
 		}
 		box, ok := v.boxed[s]
 		if !ok {
+			// A copy: the box outlives the batch, and s may share memory
+			// with the whole request it came in.
+			s = strings.Clone(s)
 			box = s
 			v.boxed[s] = box
 		}

@@ -126,3 +126,23 @@ func TestColumns(t *testing.T) {
 	assert.True(t, strings.HasPrefix(stmt, "INSERT INTO `weave`.`call_versions` (project_id, trace_id, id, "))
 	assert.Equal(t, len(columns), strings.Count(stmt, ",")+1)
 }
+
+// TestFillerReset: a pooled writer keeps no string of the batch it wrote.
+func TestFillerReset(t *testing.T) {
+	w := newColumnWriter()
+	rs := []callmap.Record{{ID: "a", ParentID: "p", Inputs: `{"x":1}`}}
+	for i := range columns {
+		require.NoError(t, w.fillers[i].fill(&appended{}, rs, false))
+		w.fillers[i].reset()
+	}
+	for i, c := range columns {
+		if v, ok := w.fillers[i].(*strValues); ok {
+			if v.plain != nil {
+				assert.Equal(t, make([]string, cap(v.plain.out)), v.plain.out[:cap(v.plain.out)], c.name)
+			} else {
+				assert.Equal(t, make([]string, len(v.null.vals)), v.null.vals, c.name)
+				assert.Equal(t, make([]*string, len(v.null.out)), v.null.out, c.name)
+			}
+		}
+	}
+}

@@ -155,6 +155,9 @@ var writers = sync.Pool{New: func() any { return newColumnWriter() }}
 func (w *columnWriter) release() {
 	clear(w.records)
 	w.records = w.records[:0]
+	for _, f := range w.fillers {
+		f.reset()
+	}
 	writers.Put(w)
 }
 
