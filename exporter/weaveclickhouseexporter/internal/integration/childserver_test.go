@@ -24,6 +24,7 @@ type childServer struct {
 	t                 *testing.T
 	bin, lib, dir     string
 	tcpPort, httpPort int
+	args              []string // more launcher flags, e.g. --config
 	cmd               *exec.Cmd
 	exited            chan error // receives the process's end
 }
@@ -88,9 +89,9 @@ func (s *childServer) start() {
 	s.t.Helper()
 	ready := filepath.Join(s.dir, "ready")
 	require.NoError(s.t, os.RemoveAll(ready))
-	s.cmd = exec.Command(s.bin, "serve", "--path", filepath.Join(s.dir, "data"),
+	s.cmd = exec.Command(s.bin, append([]string{"serve", "--path", filepath.Join(s.dir, "data"),
 		"--tcp-port", strconv.Itoa(s.tcpPort), "--http-port", strconv.Itoa(s.httpPort),
-		"--ready-file", ready, "--lib", s.lib)
+		"--ready-file", ready, "--lib", s.lib}, s.args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
 	require.NoError(s.t, s.cmd.Start())
 	s.exited = make(chan error, 1)
