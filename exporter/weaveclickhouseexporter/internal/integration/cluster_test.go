@@ -216,7 +216,7 @@ func TestTwoShardCluster(t *testing.T) {
 	for i, conn := range c.conns {
 		t.Run(fmt.Sprintf("calls read on node %d has every call once, newest version", i+1), func(t *testing.T) {
 			got := readCalls(t, conn, db, "")
-			require.Len(t, got, len(want))
+			require.Equal(t, len(want), len(got), "calls read")
 			for j := range want {
 				assert.Equal(t, want[j], got[j], "call %s/%s", want[j].TraceID, want[j].ID)
 			}
