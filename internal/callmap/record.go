@@ -119,9 +119,7 @@ func FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 	if !found || v.Type() != pcommon.ValueTypeMap {
 		return Record{}, false
 	}
-	r.ID = hexSpanID(span.SpanID())
-	r.TraceID = hexTraceID(span.TraceID())
-	r.ParentID = hexSpanID(span.ParentSpanID())
+	r.TraceID, r.ID, r.ParentID = hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
 	r.StartedAt = span.StartTimestamp().AsTime().UTC()
 	if end := span.EndTimestamp(); end != 0 {
 		r.EndedAt = end.AsTime().UTC()
@@ -323,22 +321,3 @@ func appendNonZeroInt(b []byte, qk string, n int64) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
-
-func hexSpanID(id pcommon.SpanID) string {
-	if id.IsEmpty() {
-		return ""
-	}
-	var b [16]byte
-	for i, x := range id {
-		b[2*i], b[2*i+1] = hexDigits[x>>4], hexDigits[x&0xf]
-	}
-	return string(b[:])
-}
-
-func hexTraceID(id pcommon.TraceID) string {
-	var b [32]byte
-	for i, x := range id {
-		b[2*i], b[2*i+1] = hexDigits[x>>4], hexDigits[x&0xf]
-	}
-	return string(b[:])
-}
