@@ -117,3 +117,20 @@ func BenchmarkToRecord(b *testing.B) {
 		_ = r
 	}
 }
+
+// BenchmarkAnnotate measures the processor→exporter hand-over of one call:
+// the annotation written on the span and read back.
+func BenchmarkAnnotate(b *testing.B) {
+	m := benchMapper(b)
+	res, scope, span := realisticSpan()
+	c := m.Map(res, scope, span)
+	r := c.ToRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		Annotate(span, &r)
+		got, ok := FromAnnotation(span)
+		if !ok || got.Summary != r.Summary {
+			b.Fatal("annotation did not round-trip")
+		}
+	}
+}

@@ -99,13 +99,94 @@ func appendFloat(b []byte, f float64) []byte {
 // appendCost appends a USD amount or price. Costs are sums of products of
 // decimal prices, so binary noise shows up (0.0045000000000000005); rounding
 // to twelve significant digits drops it and keeps far more precision than
-// money needs.
+// money needs. The result is what appendFloat writes for the rounded value:
+// a decimal of at most 15 digits parses back to the float whose shortest
+// form is those digits without trailing zeros, so the digits of one
+// fixed-precision formatting are laid out directly (a parse and a second
+// formatting cost several times as much, and a summary has up to nine
+// costs per model).
 func appendCost(b []byte, f float64) []byte {
+	if abs := math.Abs(f); abs < smallestNormal || math.IsNaN(f) || math.IsInf(f, 0) {
+		return appendCostSlow(b, f)
+	}
 	var tmp [32]byte
-	if r, err := strconv.ParseFloat(string(strconv.AppendFloat(tmp[:0], f, 'g', 12, 64)), 64); err == nil {
+	e := strconv.AppendFloat(tmp[:0], f, 'e', costDigits-1, 64) // [-]d.ddddddddddde±dd[d]
+	neg := e[0] == '-'
+	if neg {
+		e = e[1:]
+	}
+	var digits [costDigits]byte
+	digits[0] = e[0]
+	n := 1 + copy(digits[1:], e[2:costDigits+1])
+	for n > 1 && digits[n-1] == '0' {
+		n--
+	}
+	exp := 0
+	for _, c := range e[costDigits+3:] { // after "e±"
+		exp = exp*10 + int(c-'0')
+	}
+	if e[costDigits+2] == '-' {
+		exp = -exp
+	}
+	if neg {
+		b = append(b, '-')
+	}
+	return appendDecimal(b, digits[:n], exp)
+}
+
+// smallestNormal is the least normal float64: below it fewer than twelve
+// digits are exact, and the digit layout's premise does not hold.
+const smallestNormal = 0x1p-1022
+
+// appendCostSlow is appendCost by its definition: format with twelve
+// significant digits, parse, append the shortest form.
+func appendCostSlow(b []byte, f float64) []byte {
+	var tmp [32]byte
+	if r, err := strconv.ParseFloat(string(strconv.AppendFloat(tmp[:0], f, 'g', costDigits, 64)), 64); err == nil {
 		f = r
 	}
 	return appendFloat(b, f)
+}
+
+// costDigits is the number of significant digits costs are rounded to.
+const costDigits = 12
+
+// appendDecimal appends d[0].d[1:] × 10^exp (no trailing zeros in d) the way
+// appendFloat writes that value: plain notation from 1e-6 up to 1e21,
+// exponent notation (e-7, e+21) outside.
+func appendDecimal(b, d []byte, exp int) []byte {
+	switch {
+	case exp < -6 || exp >= 21:
+		b = append(b, d[0])
+		if len(d) > 1 {
+			b = append(append(b, '.'), d[1:]...)
+		}
+		b = append(b, 'e')
+		if exp < 0 {
+			b, exp = append(b, '-'), -exp
+		} else {
+			b = append(b, '+')
+			if exp < 10 {
+				b = append(b, '0')
+			}
+		}
+		return strconv.AppendInt(b, int64(exp), 10)
+	case exp < 0:
+		b = append(b, "0."...)
+		for i := -1; i > exp; i-- {
+			b = append(b, '0')
+		}
+		return append(b, d...)
+	case exp+1 >= len(d):
+		b = append(b, d...)
+		for i := len(d); i <= exp; i++ {
+			b = append(b, '0')
+		}
+		return b
+	default:
+		b = append(b, d[:exp+1]...)
+		return append(append(b, '.'), d[exp+1:]...)
+	}
 }
 
 // cutUTF8 returns the longest prefix of s of at most n bytes that does not

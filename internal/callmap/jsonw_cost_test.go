@@ -3,6 +3,7 @@ package callmap
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -29,4 +30,40 @@ func TestAppendCost(t *testing.T) {
 			t.Errorf("appendCost(%v) = %s is not JSON", tt.in, got)
 		}
 	}
+}
+
+// TestAppendCostMatchesDefinition checks the digit layout against the
+// definition over boundaries (1e-6, 1e21, rounding that carries into a new
+// digit) and a spread of magnitudes.
+func TestAppendCostMatchesDefinition(t *testing.T) {
+	in := []float64{
+		1e-6, 9.9999999999995e-7, 9.99999999999949e-7, 1e21, 9.99999999999951e20, 1e20, 123456789012345678,
+		0.1 + 0.2, 1, 10, 100, 0.5, 5e-324, math.MaxFloat64, -0.0045000000000000005, -1e-9, 999999999999.5,
+		412 * 0.15e-6, 96 * 0.6e-6, 128 * 0.075e-6,
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		in = append(in, math.Float64frombits(r.Uint64()), r.Float64()*math.Pow(10, float64(r.IntN(60)-30)))
+	}
+	for _, f := range in {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		if got, want := string(appendCost(nil, f)), string(appendCostSlow(nil, f)); got != want {
+			t.Fatalf("appendCost(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+func FuzzAppendCost(f *testing.F) {
+	f.Add(0.0045000000000000005)
+	f.Add(9.9999999999995e-7)
+	f.Fuzz(func(t *testing.T, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		if got, want := string(appendCost(nil, v)), string(appendCostSlow(nil, v)); got != want {
+			t.Fatalf("appendCost(%v) = %s, want %s", v, got, want)
+		}
+	})
 }
