@@ -1,6 +1,6 @@
 package callmap
 
-import "encoding/binary"
+import "unsafe"
 
 // Eight-bytes-at-a-time scanning for the hot loops over string bodies.
 
@@ -9,9 +9,11 @@ const (
 	swarHi = 0x8080808080808080
 )
 
-// load64 reads s[i:i+8] little-endian, as one load.
+// load64 reads the eight bytes s[i:i+8] as one word; callers check the
+// bounds. The byte order does not matter: the tests below ask whether any
+// byte of the word qualifies, never which one.
 func load64(s string, i int) uint64 {
-	return binary.LittleEndian.Uint64(bytesOf(s[i : i+8]))
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))
 }
 
 // jsonSpecial reports whether any byte of x is '"', '\\' or a control
@@ -25,6 +27,18 @@ func jsonSpecial(x uint64) bool {
 // plainRun returns the index of the first byte at or after i that is '"',
 // '\\' or a control character (or, with ascii set, any byte ≥ 0x80), or len(s).
 func plainRun(s string, i int, ascii bool) int {
+	hi := uint64(0)
+	if ascii {
+		hi = swarHi
+	}
+	// Sixteen bytes a round: string bodies in LLM messages run for
+	// hundreds of bytes between quotes, so the loop's own cost counts.
+	for ; i+16 <= len(s); i += 16 {
+		x, y := load64(s, i), load64(s, i+8)
+		if jsonSpecial(x) || jsonSpecial(y) || (x|y)&hi != 0 {
+			break
+		}
+	}
 	for ; i+8 <= len(s); i += 8 {
 		x := load64(s, i)
 		if jsonSpecial(x) || (ascii && x&swarHi != 0) {
