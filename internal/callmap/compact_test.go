@@ -62,3 +62,38 @@ func TestPlainASCII(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainRun checks the word-at-a-time position against a byte loop: for
+// every length up to 40, start offset, and one or two special bytes (a
+// second one above the first tests that borrows never move the answer).
+func TestPlainRun(t *testing.T) {
+	slow := func(s string, i int, ascii bool) int {
+		for ; i < len(s); i++ {
+			if c := s[i]; c == '"' || c == '\\' || c < 0x20 || (ascii && c >= 0x80) {
+				return i
+			}
+		}
+		return i
+	}
+	specials := []byte{'"', '\\', 0, 0x1f, 0x20, 0x7f, 0x80, 0xa0, 0xff, '!', 'a'}
+	for n := 0; n <= 40; n++ {
+		for at := 0; at < n; at++ {
+			for _, c := range specials {
+				for _, c2 := range []byte{'a', 0, '"', 0x80} {
+					b := []byte(strings.Repeat("a", n))
+					b[at] = c
+					if at+1 < n {
+						b[at+1] = c2
+					}
+					for start := 0; start <= min(n, 3); start++ {
+						for _, ascii := range []bool{false, true} {
+							if got, want := plainRun(string(b), start, ascii), slow(string(b), start, ascii); got != want {
+								t.Fatalf("%q from %d ascii=%v: got %d, want %d", b, start, ascii, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

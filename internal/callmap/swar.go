@@ -1,6 +1,10 @@
 package callmap
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"math/bits"
+	"unsafe"
+)
 
 // Eight-bytes-at-a-time scanning for the hot loops over string bodies.
 
@@ -9,41 +13,48 @@ const (
 	swarHi = 0x8080808080808080
 )
 
-// load64 reads the eight bytes s[i:i+8] as one word; callers check the
-// bounds. The byte order does not matter: the tests below ask whether any
-// byte of the word qualifies, never which one.
+// load64 reads s[i:i+8] little-endian, as one load; callers check the
+// bounds (unsafe.Slice spares the slice expression's checks).
 func load64(s string, i int) uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))
+	return binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i)), 8))
+}
+
+// specialMask has the high bit set in each byte of x that is '"', '\\' or
+// a control character (< 0x20), or, with hi = swarHi, any byte ≥ 0x80. A
+// borrow can flag a byte above a flagged one, never below, so the lowest
+// flag is exact: the first byte that ends a run of plain string content.
+func specialMask(x, hi uint64) uint64 {
+	q := x ^ (swarLo * '"')
+	bs := x ^ (swarLo * '\\')
+	return ((q-swarLo)&^q | (bs-swarLo)&^bs | (x-swarLo*0x20)&^x | x&hi) & swarHi
 }
 
 // jsonSpecial reports whether any byte of x is '"', '\\' or a control
-// character (< 0x20): the bytes that end a run of plain string content.
-func jsonSpecial(x uint64) bool {
-	q := x ^ (swarLo * '"')
-	bs := x ^ (swarLo * '\\')
-	return ((q-swarLo)&^q|(bs-swarLo)&^bs|(x-swarLo*0x20)&^x)&swarHi != 0
-}
+// character (< 0x20).
+func jsonSpecial(x uint64) bool { return specialMask(x, 0) != 0 }
 
 // plainRun returns the index of the first byte at or after i that is '"',
 // '\\' or a control character (or, with ascii set, any byte ≥ 0x80), or len(s).
+// The position comes from the word's mask, so a short string (most keys
+// and values inside a JSON text) costs one load, not a byte loop.
 func plainRun(s string, i int, ascii bool) int {
 	hi := uint64(0)
 	if ascii {
 		hi = swarHi
 	}
-	// Sixteen bytes a round: string bodies in LLM messages run for
-	// hundreds of bytes between quotes, so the loop's own cost counts.
 	for ; i+16 <= len(s); i += 16 {
-		x, y := load64(s, i), load64(s, i+8)
-		if jsonSpecial(x) || jsonSpecial(y) || (x|y)&hi != 0 {
-			break
+		if m := specialMask(load64(s, i), hi); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		if m := specialMask(load64(s, i+8), hi); m != 0 {
+			return i + 8 + bits.TrailingZeros64(m)/8
 		}
 	}
-	for ; i+8 <= len(s); i += 8 {
-		x := load64(s, i)
-		if jsonSpecial(x) || (ascii && x&swarHi != 0) {
-			break
+	if i+8 <= len(s) {
+		if m := specialMask(load64(s, i), hi); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
+		i += 8
 	}
 	for ; i < len(s); i++ {
 		c := s[i]
