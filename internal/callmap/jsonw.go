@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -132,6 +133,36 @@ func appendCost(b []byte, f float64) []byte {
 		b = append(b, '-')
 	}
 	return appendDecimal(b, digits[:n], exp)
+}
+
+// appendPrice appends a unit price as appendCost does. Unit prices come
+// from the price table, so a handful of values recur call after call; their
+// text is remembered (a fixed table, so memory stays bounded whatever the
+// prices) and formatting, the dearest part of a summary, is skipped.
+func appendPrice(b []byte, f float64) []byte {
+	bits := math.Float64bits(f)
+	slot := &priceTexts[priceSlot(bits)]
+	if p := slot.Load(); p != nil && p.bits == bits {
+		return append(b, p.text...)
+	}
+	at := len(b)
+	b = appendCost(b, f)
+	slot.Store(&priceText{bits: bits, text: string(b[at:])})
+	return b
+}
+
+const priceTextBits = 10
+
+// priceSlot spreads the bits of a float over the table (Fibonacci hashing).
+func priceSlot(bits uint64) uint64 { return (bits * 0x9e3779b97f4a7c15) >> (64 - priceTextBits) }
+
+// priceTexts caches appendPrice's output by the float's bits; entries are
+// replaced whole, so readers on other goroutines see one or the other.
+var priceTexts [1 << priceTextBits]atomic.Pointer[priceText]
+
+type priceText struct {
+	bits uint64
+	text string
 }
 
 // smallestNormal is the least normal float64: below it fewer than twelve

@@ -67,3 +67,23 @@ func FuzzAppendCost(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendPrice checks that a remembered price is the text appendCost
+// writes, also when two prices share a slot and evict each other.
+func TestAppendPrice(t *testing.T) {
+	var clash float64
+	for i := 1; ; i++ { // a second price in the slot of 1.5e-7
+		f := float64(i) * 1e-9
+		if f != 1.5e-7 && priceSlot(math.Float64bits(f)) == priceSlot(math.Float64bits(1.5e-7)) {
+			clash = f
+			break
+		}
+	}
+	for range 3 {
+		for _, f := range []float64{1.5e-7, clash, 0.0045000000000000005, 0, math.NaN()} {
+			if got, want := string(appendPrice([]byte("x"), f)), "x"+string(appendCost(nil, f)); got != want {
+				t.Fatalf("appendPrice(%v) = %s, want %s", f, got, want)
+			}
+		}
+	}
+}

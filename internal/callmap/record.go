@@ -288,16 +288,16 @@ func (c *Cost) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(appendQKey(b, `"completion_tokens":`), c.CompletionTokens, 10)
 	b = strconv.AppendInt(appendQKey(b, `"requests":`), c.Requests, 10)
 	b = strconv.AppendInt(appendQKey(b, `"total_tokens":`), c.TotalTokens, 10)
-	b = appendCost(appendQKey(b, `"prompt_token_cost":`), c.PromptTokenCost)
-	b = appendCost(appendQKey(b, `"completion_token_cost":`), c.CompletionTokenCost)
+	b = appendPrice(appendQKey(b, `"prompt_token_cost":`), c.PromptTokenCost)
+	b = appendPrice(appendQKey(b, `"completion_token_cost":`), c.CompletionTokenCost)
 	b = appendCost(appendQKey(b, `"prompt_tokens_total_cost":`), c.PromptTokensTotalCost)
 	b = appendCost(appendQKey(b, `"completion_tokens_total_cost":`), c.CompletionTokensTotalCost)
 	if c.CacheReadTokenCost != 0 || c.CacheReadTokensTotalCost != 0 {
-		b = appendCost(appendQKey(b, `"cache_read_input_token_cost":`), c.CacheReadTokenCost)
+		b = appendPrice(appendQKey(b, `"cache_read_input_token_cost":`), c.CacheReadTokenCost)
 		b = appendCost(appendQKey(b, `"cache_read_input_tokens_total_cost":`), c.CacheReadTokensTotalCost)
 	}
 	if c.CacheCreationTokenCost != 0 || c.CacheCreationTokensTotalCost != 0 {
-		b = appendCost(appendQKey(b, `"cache_creation_input_token_cost":`), c.CacheCreationTokenCost)
+		b = appendPrice(appendQKey(b, `"cache_creation_input_token_cost":`), c.CacheCreationTokenCost)
 		b = appendCost(appendQKey(b, `"cache_creation_input_tokens_total_cost":`), c.CacheCreationTokensTotalCost)
 	}
 	b = appendCost(appendQKey(b, `"total_cost":`), c.TotalCost)
