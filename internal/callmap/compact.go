@@ -11,172 +11,222 @@ import "unicode/utf8"
 //
 // One pass validates and compacts: tokens are not copied one by one; the
 // text between runs of whitespace is, so a text without insignificant
-// whitespace (the common case) is appended in one copy.
+// whitespace (the common case) is appended in one copy. The scanner is one
+// loop over a small state machine with the open containers kept as bits
+// (no recursion, no calls per token): LLM messages are mostly short keys
+// and values, so the cost per token is what counts.
 func appendCompactJSON(b []byte, s string) ([]byte, bool) {
-	c := compactor{s: s, b: b}
-	if !c.value(0) {
-		return b, false
+	out := b
+	var open openStack
+	i, mark := 0, 0 // s[mark:i] is valid and not yet copied to out
+	st := wantValue
+	for {
+		// insignificant whitespace: copy what came before, skip it
+		if i < len(s) && s[i] <= ' ' && isSpace(s[i]) {
+			out = append(out, s[mark:i]...)
+			for i++; i < len(s) && isSpace(s[i]); i++ {
+			}
+			mark = i
+		}
+		if i >= len(s) {
+			if st == wantEnd {
+				return append(out, s[mark:]...), true
+			}
+			return b, false
+		}
+		c := s[i]
+		switch st {
+		case wantValue, wantValueOrClose:
+			switch {
+			case c == '{':
+				if !open.push(true) {
+					return b, false
+				}
+				i++
+				st = wantKeyOrClose
+				continue
+			case c == '[':
+				if !open.push(false) {
+					return b, false
+				}
+				i++
+				st = wantValueOrClose
+				continue
+			case c == ']' && st == wantValueOrClose:
+				open.pop()
+				i++
+			case c == '"':
+				if i = scanString(s, i); i < 0 {
+					return b, false
+				}
+			case c == 't':
+				if i = scanLiteral(s, i, "true"); i < 0 {
+					return b, false
+				}
+			case c == 'f':
+				if i = scanLiteral(s, i, "false"); i < 0 {
+					return b, false
+				}
+			case c == 'n':
+				if i = scanLiteral(s, i, "null"); i < 0 {
+					return b, false
+				}
+			default:
+				if i = scanNumber(s, i); i < 0 {
+					return b, false
+				}
+			}
+			st = open.after()
+		case wantKeyOrClose, wantKey:
+			if c == '}' && st == wantKeyOrClose {
+				open.pop()
+				i++
+				st = open.after()
+				continue
+			}
+			if c != '"' {
+				return b, false
+			}
+			if i = scanString(s, i); i < 0 {
+				return b, false
+			}
+			st = wantColon
+		case wantColon:
+			if c != ':' {
+				return b, false
+			}
+			i++
+			st = wantValue
+		case wantCommaOrClose:
+			switch {
+			case c == ',':
+				i++
+				if open.inObject() {
+					st = wantKey
+				} else {
+					st = wantValue
+				}
+			case c == '}' && open.inObject(), c == ']' && !open.inObject():
+				open.pop()
+				i++
+				st = open.after()
+			default:
+				return b, false
+			}
+		default: // wantEnd: something after the value
+			return b, false
+		}
 	}
-	c.space()
-	if c.i != len(s) {
-		return b, false
-	}
-	return append(c.b, s[c.mark:]...), true
 }
 
-// maxJSONDepth bounds nesting (and so recursion) like encoding/json does.
+// compactState is what appendCompactJSON expects next.
+type compactState uint8
+
+const (
+	wantValue        compactState = iota // a value (after ':' or an array's ',', or at the top)
+	wantValueOrClose                     // a value or ']' (just after '[')
+	wantKey                              // a key (after an object's ',')
+	wantKeyOrClose                       // a key or '}' (just after '{')
+	wantColon                            // ':' after a key
+	wantCommaOrClose                     // ',' or the container's close, after a value
+	wantEnd                              // nothing: the top value is complete
+)
+
+// maxJSONDepth bounds nesting like encoding/json does.
 const maxJSONDepth = 1000
 
-type compactor struct {
-	s    string
-	i    int
-	b    []byte
-	mark int // s[mark:i] is valid and not yet copied to b
+// openStack holds the open containers, one bit each (set: object).
+type openStack struct {
+	bits  [(maxJSONDepth + 63) / 64]uint64
+	depth int
 }
 
-func (c *compactor) space() {
-	if c.i >= len(c.s) || !isSpace(c.s[c.i]) {
-		return
+func (o *openStack) push(object bool) bool {
+	if o.depth == maxJSONDepth {
+		return false
 	}
-	c.b = append(c.b, c.s[c.mark:c.i]...)
-	for c.i < len(c.s) && isSpace(c.s[c.i]) {
-		c.i++
+	w, bit := o.depth/64, uint64(1)<<(o.depth%64)
+	if object {
+		o.bits[w] |= bit
+	} else {
+		o.bits[w] &^= bit
 	}
-	c.mark = c.i
+	o.depth++
+	return true
+}
+
+func (o *openStack) pop() { o.depth-- }
+
+func (o *openStack) inObject() bool {
+	d := o.depth - 1
+	return o.bits[d/64]&(uint64(1)<<(d%64)) != 0
+}
+
+// after is the state once a value (or a closed container) is complete.
+func (o *openStack) after() compactState {
+	if o.depth == 0 {
+		return wantEnd
+	}
+	return wantCommaOrClose
 }
 
 func isSpace(ch byte) bool { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' }
 
-func (c *compactor) value(depth int) bool {
-	c.space()
-	if c.i >= len(c.s) {
-		return false
-	}
-	switch c.s[c.i] {
-	case '{':
-		return c.container(depth+1, '}', c.member)
-	case '[':
-		return c.container(depth+1, ']', c.value)
-	case '"':
-		return c.str()
-	case 't':
-		return c.literal("true")
-	case 'f':
-		return c.literal("false")
-	case 'n':
-		return c.literal("null")
-	default:
-		return c.number()
-	}
-}
-
-// container copies an object or array: the opening byte at c.i, items
-// separated by commas, then close.
-func (c *compactor) container(depth int, close byte, item func(int) bool) bool {
-	if depth > maxJSONDepth {
-		return false
-	}
-	c.i++
-	c.space()
-	if c.i < len(c.s) && c.s[c.i] == close {
-		c.i++
-		return true
-	}
-	for {
-		if !item(depth) {
-			return false
-		}
-		c.space()
-		if c.i >= len(c.s) {
-			return false
-		}
-		switch c.s[c.i] {
-		case ',':
-			c.i++
-		case close:
-			c.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-// member copies `"key": value`.
-func (c *compactor) member(depth int) bool {
-	c.space()
-	if c.i >= len(c.s) || c.s[c.i] != '"' || !c.str() {
-		return false
-	}
-	c.space()
-	if c.i >= len(c.s) || c.s[c.i] != ':' {
-		return false
-	}
-	c.i++
-	return c.value(depth)
-}
-
-// str checks a string token: its escapes, control characters and UTF-8.
-func (c *compactor) str() bool {
-	s := c.s
-	i := c.i + 1
-	for i < len(s) {
+// scanString checks the string token starting at s[i] == '"' (its escapes,
+// control characters and UTF-8) and returns the index after it, or -1.
+func scanString(s string, i int) int {
+	for i++; i < len(s); {
 		i = plainRun(s, i, true)
 		if i >= len(s) {
 			break
 		}
 		ch := s[i]
-		if ch >= utf8.RuneSelf {
+		switch {
+		case ch == '"':
+			return i + 1
+		case ch >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
-				return false
+				return -1
 			}
 			i += size
-			continue
-		}
-		if ch == '"' {
-			c.i = i + 1
-			return true
-		}
-		if ch < 0x20 {
-			return false
-		}
-		if ch == '\\' {
+		case ch == '\\':
 			if i+1 >= len(s) {
-				return false
+				return -1
 			}
 			switch s[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
-					return false
+					return -1
 				}
 				i += 6
 			default:
-				return false
+				return -1
 			}
-			continue
+		default: // a control character
+			return -1
 		}
 	}
-	return false
+	return -1
 }
 
 func isHex(ch byte) bool {
 	return ('0' <= ch && ch <= '9') || ('a' <= ch && ch <= 'f') || ('A' <= ch && ch <= 'F')
 }
 
-func (c *compactor) literal(lit string) bool {
-	if len(c.s)-c.i < len(lit) || c.s[c.i:c.i+len(lit)] != lit {
-		return false
+// scanLiteral checks lit at s[i:] and returns the index after it, or -1.
+func scanLiteral(s string, i int, lit string) int {
+	if len(s)-i < len(lit) || s[i:i+len(lit)] != lit {
+		return -1
 	}
-	c.i += len(lit)
-	return true
+	return i + len(lit)
 }
 
-// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
-func (c *compactor) number() bool {
-	s, i := c.s, c.i
+// scanNumber checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at s[i:]
+// and returns the index after it, or -1.
+func scanNumber(s string, i int) int {
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
@@ -186,12 +236,12 @@ func (c *compactor) number() bool {
 	case i < len(s) && '1' <= s[i] && s[i] <= '9':
 		i = digits(s, i)
 	default:
-		return false
+		return -1
 	}
 	if i < len(s) && s[i] == '.' {
 		j := digits(s, i+1)
 		if j == i+1 {
-			return false
+			return -1
 		}
 		i = j
 	}
@@ -202,12 +252,11 @@ func (c *compactor) number() bool {
 		}
 		j := digits(s, i)
 		if j == i {
-			return false
+			return -1
 		}
 		i = j
 	}
-	c.i = i
-	return true
+	return i
 }
 
 func digits(s string, i int) int {

@@ -19,27 +19,62 @@ func TestAppendCompactJSON(t *testing.T) {
 		// invalid
 		``, ` `, `{`, `{"a" 1}`, `{"a":1,}`, `[1 2]`, `[01]`, `[1.]`, `[.5]`, `{"a":tru}`, `"\x"`, "\"tab\there\"", `[1]]`, `{} {}`,
 		`{"a":"\u12G4"}`, "[\"\xff\"]", "{\"\xed\xa0\x80\":1}", "[\"caf\xc3\"]", "[\"caf\xc3\xa9 \xef\xbf\xbd\"]", "[1]\xff", `[` + strings.Repeat(`[`, 1001) + strings.Repeat(`]`, 1002),
+		strings.Repeat(`[`, 1000) + strings.Repeat(`]`, 1000), strings.Repeat(`{"a":`, 1000) + `1` + strings.Repeat(`}`, 1000),
+		`{"a":1}}`, `[1,]`, `{,}`, `{"a"}`, `{"a":}`, `[,1]`, `{"a":1 "b":2}`, `["a" : 1]`, `{1:2}`, "[1,\n2]\n", `"\u00e9"`, `[-]`, `[1e]`, `[1e+]`, `[-01]`, `[tru]`, `[nul]`, `[fals]`,
 	} {
-		var want bytes.Buffer
-		wantOK := json.Valid([]byte(in)) && json.Compact(&want, []byte(in)) == nil
-		if strings.Count(in, "[") > maxJSONDepth || !utf8.ValidString(in) {
-			wantOK = false // deeper than we parse; invalid UTF-8 is not JSON to us
+		checkCompact(t, in)
+	}
+}
+
+// FuzzCompactJSON holds the compactor to encoding/json on any text.
+func FuzzCompactJSON(f *testing.F) {
+	for _, in := range []string{`{"a": [1, "x", {"b": null}]}`, `[{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]`, `{"a":1,}`} {
+		f.Add(in)
+	}
+	f.Fuzz(checkCompact)
+}
+
+// checkCompact: the same verdict on validity as encoding/json (invalid
+// UTF-8 rejected too) and the same compact text.
+func checkCompact(t *testing.T, in string) {
+	var want bytes.Buffer
+	wantOK := json.Valid([]byte(in)) && json.Compact(&want, []byte(in)) == nil
+	if jsonDepth(in) > maxJSONDepth || !utf8.ValidString(in) {
+		wantOK = false // deeper than we parse; invalid UTF-8 is not JSON to us
+	}
+	got, ok := appendCompactJSON([]byte("prefix:"), in)
+	if ok != wantOK {
+		t.Fatalf("%q: ok %v, want %v", in, ok, wantOK)
+	}
+	if !ok {
+		if string(got) != "prefix:" {
+			t.Fatalf("%q: invalid text appended %q", in, got)
 		}
-		got, ok := appendCompactJSON([]byte("prefix:"), in)
-		if ok != wantOK {
-			t.Errorf("%q: ok %v, want %v", in, ok, wantOK)
-			continue
-		}
-		if !ok {
-			if string(got) != "prefix:" {
-				t.Errorf("%q: invalid text appended %q", in, got)
-			}
-			continue
-		}
-		if string(got) != "prefix:"+want.String() {
-			t.Errorf("%q: got %q, want %q", in, got, "prefix:"+want.String())
+		return
+	}
+	if string(got) != "prefix:"+want.String() {
+		t.Fatalf("%q: got %q, want %q", in, got, "prefix:"+want.String())
+	}
+}
+
+// jsonDepth is the deepest nesting of a valid text (brackets inside
+// strings not counted).
+func jsonDepth(in string) int {
+	d, deepest, inStr := 0, 0, false
+	for i := 0; i < len(in); i++ {
+		switch c := in[i]; {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == '{' || c == '['):
+			d++
+			deepest = max(deepest, d)
+		case !inStr && (c == '}' || c == ']'):
+			d--
 		}
 	}
+	return deepest
 }
 
 // TestPlainASCII checks the word-at-a-time test against a byte loop, for
