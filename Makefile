@@ -26,6 +26,7 @@ clickhouse:
 FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME) ./internal/callmap
+	$(GO) test -run '^$$' -fuzz '^FuzzCompactJSON$$' -fuzztime $(FUZZTIME) ./internal/callmap
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLiteLLM$$' -fuzztime $(FUZZTIME) ./internal/pricing
 	$(GO) test -run '^$$' -fuzz '^FuzzDeriveTrace$$' -fuzztime $(FUZZTIME) ./processor/weavecallprocessor
 	$(GO) test -run '^$$' -fuzz '^FuzzProcessor$$' -fuzztime $(FUZZTIME) ./processor/weavecallprocessor
