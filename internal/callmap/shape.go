@@ -26,6 +26,7 @@ type shapeCut struct{ at, ent int32 }
 type shapeCache struct {
 	shapes []shape
 	tick   uint64
+	probe  []byte // the signature of the last entries looked up
 }
 
 // entPath is the part of an entry's path the tree places.
@@ -41,25 +42,13 @@ func appendSignature(sig []byte, ents []entry) []byte {
 	return sig
 }
 
-// matches reports whether sig is the signature of ents, read in place
-// (no signature is written for a lookup).
-func matches(sig []byte, ents []entry) bool {
-	at := 0
-	for i := range ents {
-		p := entPath(&ents[i])
-		n, w := binary.Uvarint(sig[at:])
-		if w <= 0 || n != uint64(len(p)) || len(sig)-at-w < len(p) || string(sig[at+w:at+w+len(p)]) != p {
-			return false
-		}
-		at += w + len(p)
-	}
-	return at == len(sig)
-}
-
-// find returns the remembered shape of the entries' paths, or nil.
+// find returns the remembered shape of the entries' paths, or nil. The
+// entries' signature is written once and compared whole with each shape's
+// (one memory comparison beats decoding a signature entry by entry).
 func (c *shapeCache) find(ents []entry) *shape {
+	c.probe = appendSignature(c.probe[:0], ents)
 	for i := range c.shapes {
-		if matches(c.shapes[i].sig, ents) {
+		if string(c.shapes[i].sig) == string(c.probe) {
 			c.tick++
 			c.shapes[i].used = c.tick
 			return &c.shapes[i]
@@ -86,7 +75,7 @@ func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) {
 	}
 	c.tick++
 	s.used = c.tick
-	s.sig = appendSignature(s.sig[:0], ents)
+	s.sig = append(s.sig[:0], c.probe...) // remember follows a find that missed
 	s.skel, s.cuts = s.skel[:0], s.cuts[:0]
 	prev := 0
 	for _, l := range leaves {
