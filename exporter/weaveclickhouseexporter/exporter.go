@@ -166,7 +166,7 @@ func (e *callsExporter) write(ctx context.Context, w *columnWriter, records []ca
 	if e.conn == nil {
 		return errors.New("not started")
 	}
-	batch, err := e.conn.PrepareBatch(ctx, e.insert)
+	batch, err := e.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithSettings(insertSettings)), e.insert)
 	if err != nil {
 		return err
 	}
@@ -185,6 +185,17 @@ func (e *callsExporter) write(ctx context.Context, w *columnWriter, records []ca
 	}
 	return batch.Send()
 }
+
+// insertSettings are the INSERT's query settings.
+//
+// low_cardinality_allow_in_native_format = 0: the server describes the
+// LowCardinality columns to the INSERT as their plain types and turns
+// the plain values back into LowCardinality itself, so the driver takes
+// them as one []string per column instead of boxing and hashing them row
+// by row (about 10% of the exporter's CPU). The stored types do not
+// change. Over HTTP the driver reads the types from DESCRIBE TABLE
+// instead, sends LowCardinality as before and the setting changes nothing.
+var insertSettings = clickhouse.Settings{"low_cardinality_allow_in_native_format": 0}
 
 // chunkRows is how many rows go to the server in one block of an INSERT.
 // A batch larger than that is sent in several blocks of the same INSERT,
