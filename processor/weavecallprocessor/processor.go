@@ -375,7 +375,6 @@ func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64
 	}
 	e.out = d
 	reemit.td.ResourceSpans().MoveAndAppendTo(late.td.ResourceSpans())
-	late.lastKey = scopeKey{} // the moves above broke the writer's run
 
 	ctx := context.Background()
 	p.tel.ProcessorWeavecallLateSpans.Add(ctx, int64(len(arr)))

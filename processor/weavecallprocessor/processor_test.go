@@ -425,6 +425,8 @@ func TestDownstreamErrors(t *testing.T) {
 
 // TestConcurrentConsumers feeds many traces from several goroutines while
 // the sweepers run, and checks every span comes out annotated exactly once.
+// Each request carries spans of several traces (spread over the shards,
+// released by different sweepers while the request is still being placed).
 func TestConcurrentConsumers(t *testing.T) {
 	cfg := testConfig()
 	cfg.IdleTimeout = 0
@@ -438,11 +440,15 @@ func TestConcurrentConsumers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < traces; i++ {
-				tr := agentTrace(fmt.Sprintf("w%dt%d", w, i))
-				// children first, root in a later call
-				assert.NoError(t, h.consume(tr[1:]...))
-				assert.NoError(t, h.consume(tr[0]))
+			for i := 0; i < traces; i += 4 {
+				var children, roots []sp
+				for j := i; j < i+4; j++ {
+					tr := agentTrace(fmt.Sprintf("w%dt%d", w, j))
+					children, roots = append(children, tr[1:]...), append(roots, tr[0])
+				}
+				// children first, roots in a later call
+				assert.NoError(t, h.consume(children...))
+				assert.NoError(t, h.consume(roots...))
 			}
 		}()
 	}

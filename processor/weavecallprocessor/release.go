@@ -2,6 +2,7 @@ package weavecallprocessor
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -38,23 +39,37 @@ func (p *weavecallProcessor) take(s *shard, tb *traceBuffer, reason string) take
 // released traces and joins the spans that came for it meanwhile as late
 // spans (returned too).
 func (p *weavecallProcessor) releaseTaken(s *shard, ts []taken, v uint64, now time.Time) ptrace.Traces {
-	out := ptrace.NewTraces()
 	if len(ts) == 0 {
-		return out
+		return ptrace.NewTraces()
 	}
+	w := newSpanWriter()
+	copies := sourceCopies{}
+	var keys []scopeKey // per trace: the source of e.sources[i]
 	var annotated int64
 	for _, t := range ts {
 		tb, e := t.tb, t.e
 		e.out = make([]derived, len(tb.nodes))
 		deriveTrace(tb.nodes, e.out)
-		for i, sp := range tb.spans {
+		e.skel = make([]skeleton, len(tb.spans))
+		keys = keys[:0]
+		for i := range tb.spans {
+			a := &tb.spans[i]
+			sp := w.move(a.key, a.rs, a.ss, a.span)
 			annotateDerived(sp, tb.nodes[i].call, &e.out[i], v)
+			src := slices.Index(keys, a.key)
+			if src < 0 {
+				src = len(keys)
+				keys = append(keys, a.key)
+				e.sources = append(e.sources, copies.of(a))
+			}
+			e.skel[i] = skeletonOf(sp, int32(src))
+			e.bytes += callBytes(tb.nodes[i].call) + e.skel[i].bytes()
 		}
-		snapshot(tb, e)
-		tb.w.td.ResourceSpans().MoveAndAppendTo(out.ResourceSpans())
+		e.bytes += int64(len(e.sources)) * sourceOverhead
 		annotated += int64(len(tb.nodes))
 	}
 	p.tel.ProcessorWeavecallSpansAnnotated.Add(context.Background(), annotated)
+	out := w.td
 
 	late := newSpanWriter()
 	s.mu.Lock()

@@ -26,19 +26,19 @@ type shard struct {
 	lastVersion uint64
 }
 
-// traceBuffer is one trace being grouped: its spans (moved into a Traces
-// of its own, under copies of their resource and scope) and their calls.
+// traceBuffer is one trace being grouped: its spans and their calls. The
+// spans stay where they arrived, inside their requests (which the processor
+// owns once passed them), until the release moves them out: spans of one
+// request released together then share one copy of their resource.
 type traceBuffer struct {
-	id      pcommon.TraceID
-	w       spanWriter
-	nodes   []node
-	spans   []ptrace.Span // spans[i] is nodes[i]'s span, inside w.td
-	sources []int32       // index of the ResourceSpans of w.td holding spans[i]
-	first   time.Time     // arrival of the first span
-	last    time.Time     // arrival of the latest span
-	bytes   int64
-	byAge   *list.Element
-	idle    *list.Element
+	id    pcommon.TraceID
+	nodes []node
+	spans []arrival // spans[i] is nodes[i]'s span
+	first time.Time // arrival of the first span
+	last  time.Time // arrival of the latest span
+	bytes int64
+	byAge *list.Element
+	idle  *list.Element
 }
 
 // arrival is one incoming span, mapped, not yet placed.
@@ -76,16 +76,14 @@ func versionAfter(last uint64, now time.Time) uint64 {
 // add appends a span to its buffered trace and restarts the trace's idle
 // window (which opens once its root has ended).
 func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
-	moved := tb.w.move(a.key, a.rs, a.ss, a.span)
-	tb.nodes = append(tb.nodes, newNode(moved, a.call))
-	tb.spans = append(tb.spans, moved)
-	tb.sources = append(tb.sources, int32(tb.w.resourceCount()-1))
+	tb.nodes = append(tb.nodes, newNode(a.span, a.call))
+	tb.spans = append(tb.spans, *a)
 	tb.bytes += a.bytes
 	tb.last = now
 	switch {
 	case tb.idle != nil:
 		s.idle.MoveToBack(tb.idle)
-	case isLocalRoot(moved) && moved.EndTimestamp() != 0: // the root ended: idle from now on
+	case isLocalRoot(a.span) && a.span.EndTimestamp() != 0: // the root ended: idle from now on
 		tb.idle = s.idle.PushBack(tb)
 	}
 }
@@ -93,9 +91,9 @@ func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
 // start begins buffering a new trace.
 func (s *shard) start(id pcommon.TraceID, now time.Time) *traceBuffer {
 	tb := &traceBuffer{
-		id: id, w: newSpanWriter(), first: now, last: now,
+		id: id, first: now, last: now,
 		// room for a typical agent turn without regrowing
-		nodes: make([]node, 0, 8), spans: make([]ptrace.Span, 0, 8), sources: make([]int32, 0, 8),
+		nodes: make([]node, 0, 8), spans: make([]arrival, 0, 8),
 	}
 	tb.byAge = s.byAge.PushBack(tb)
 	s.traces[id] = tb
@@ -121,23 +119,18 @@ func (s *shard) oldest() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// snapshot keeps what re-emitting the trace's spans needs — copies of their
-// resources and scopes, and each span's skeleton — and sets the cached
-// trace's byte estimate. It reads the spans, so it runs before they are
-// handed on.
-func snapshot(tb *traceBuffer, e *releasedTrace) {
-	rss := tb.w.td.ResourceSpans()
-	e.sources = make([]source, rss.Len())
-	for i := range e.sources {
-		rs := rss.At(i)
-		e.sources[i] = copySource(rs, rs.ScopeSpans().At(0)) // the writer puts one scope per resource
+// sourceCopies hands out the copies of resources and scopes the cache
+// keeps, one per source scope within a release, shared by the traces
+// released together (the cache only reads them).
+type sourceCopies map[scopeKey]source
+
+func (c sourceCopies) of(a *arrival) source {
+	src, ok := c[a.key]
+	if !ok {
+		src = copySource(a.rs, a.ss)
+		c[a.key] = src
 	}
-	e.bytes = int64(len(e.sources)) * sourceOverhead
-	e.skel = make([]skeleton, len(tb.spans))
-	for i, sp := range tb.spans {
-		e.skel[i] = skeletonOf(sp, tb.sources[i])
-		e.bytes += callBytes(tb.nodes[i].call) + e.skel[i].bytes()
-	}
+	return src
 }
 
 // hold keeps a span that arrived while its trace was being released; it is

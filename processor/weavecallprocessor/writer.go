@@ -6,14 +6,21 @@ import (
 )
 
 // spanWriter appends spans to a Traces it owns, each under a copy of its
-// resource and scope. Consecutive spans from the same source scope (named
-// by the caller with a key unique per batch and ScopeSpans) share one copy.
+// resource and scope. Spans from the same source scope (named by the
+// caller with a key unique per batch and ScopeSpans) share one copy.
 type spanWriter struct {
 	td      ptrace.Traces
 	lastKey scopeKey
 	dstRS   ptrace.ResourceSpans // where the last span went
 	dstSS   ptrace.ScopeSpans
 	dst     ptrace.SpanSlice
+	// earlier: where the keys before lastKey went, once there are several.
+	earlier map[scopeKey]scopeDest
+}
+
+type scopeDest struct {
+	rs ptrace.ResourceSpans
+	ss ptrace.ScopeSpans
 }
 
 // scopeKey names a source ScopeSpans: the batch sequence number and the
@@ -27,10 +34,15 @@ func newSpanWriter() spanWriter {
 	return spanWriter{td: ptrace.NewTraces()}
 }
 
-// scopeSpans returns where spans from key go, copying res and scope when
-// key differs from the previous call's. isNew reports a fresh copy.
+// scopeSpans returns where spans from key go, copying res and scope the
+// first time key is seen (every time for the zero key). isNew reports a
+// fresh copy.
 func (w *spanWriter) scopeSpans(key scopeKey, res pcommon.Resource, schemaURL string, scope ptrace.ScopeSpans) (ptrace.SpanSlice, bool) {
 	if key == w.lastKey && key != (scopeKey{}) {
+		return w.dst, false
+	}
+	if d, ok := w.earlier[key]; ok {
+		w.remember(key, d)
 		return w.dst, false
 	}
 	rs := w.td.ResourceSpans().AppendEmpty()
@@ -39,8 +51,19 @@ func (w *spanWriter) scopeSpans(key scopeKey, res pcommon.Resource, schemaURL st
 	ss := rs.ScopeSpans().AppendEmpty()
 	scope.Scope().CopyTo(ss.Scope())
 	ss.SetSchemaUrl(scope.SchemaUrl())
-	w.lastKey, w.dstRS, w.dstSS, w.dst = key, rs, ss, ss.Spans()
+	w.remember(key, scopeDest{rs, ss})
 	return w.dst, true
+}
+
+// remember makes d, for key, where the next span goes.
+func (w *spanWriter) remember(key scopeKey, d scopeDest) {
+	if w.lastKey != (scopeKey{}) {
+		if w.earlier == nil {
+			w.earlier = map[scopeKey]scopeDest{}
+		}
+		w.earlier[w.lastKey] = scopeDest{w.dstRS, w.dstSS}
+	}
+	w.lastKey, w.dstRS, w.dstSS, w.dst = key, d.rs, d.ss, d.ss.Spans()
 }
 
 // move moves span into the writer under a copy of its resource and scope
@@ -51,10 +74,6 @@ func (w *spanWriter) move(key scopeKey, rs ptrace.ResourceSpans, ss ptrace.Scope
 	span.MoveTo(moved)
 	return moved
 }
-
-// resourceCount is the number of ResourceSpans written so far; the span
-// last moved sits under index resourceCount()-1.
-func (w *spanWriter) resourceCount() int { return w.td.ResourceSpans().Len() }
 
 // eachSpan calls f for every span of td with its resource and scope spans
 // and the ordinal (from 1) of the scope spans within td.
