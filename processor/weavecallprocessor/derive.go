@@ -2,6 +2,7 @@ package weavecallprocessor
 
 import (
 	"slices"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -103,36 +104,38 @@ func (d *derived) sameAs(o *derived) bool {
 // exporter takes parent ids from the span.
 func deriveTrace(nodes []node, out []derived) {
 	n := len(nodes)
-	idx := make(map[pcommon.SpanID]int32, n)
+	sc := getScratch(n)
+	defer putScratch(sc)
+	idx := sc.index(nodes)
 	for i := range nodes {
 		own := nodes[i].call
 		out[i] = derived{
 			status: own.Summary.Status, counts: ownCounts(own.Summary.Status),
 			usage: own.Summary.Usage, costs: own.Summary.Costs, threadID: own.ThreadID,
 		}
-		if prev, ok := idx[nodes[i].id]; ok {
-			out[prev].superseded = true
+		if w, _ := idx.find(nodes[i].id); w != int32(i) {
+			out[i].superseded = true
 		}
-		idx[nodes[i].id] = int32(i)
 	}
 
 	// parent[i]: index of i's parent within the trace, -1 for a root of
 	// the derivation (no parent, a self-parent, a cut cycle link, an orphan).
 	// Flags: orphan: i names a parent that is not in the trace; onPath and
-	// done: the cycle search's marks.
-	parent := make([]int32, n)
-	flags := make([]uint8, n)
+	// done: the cycle search's marks; errBelow: a descendant failed.
+	parent, first, children, fill := sc.parent, sc.first, sc.children, sc.fill
+	flags := sc.flags
 	const (
 		orphan uint8 = 1 << iota
 		onPath
 		done
+		errBelow
 	)
 	for i := range nodes {
 		parent[i] = -1
 		if nodes[i].parent.IsEmpty() {
 			continue
 		}
-		switch p, ok := idx[nodes[i].parent]; {
+		switch p, ok := idx.find(nodes[i].parent); {
 		case !ok:
 			flags[i] |= orphan
 		case p == int32(i) || nodes[i].parent == nodes[i].id:
@@ -143,7 +146,7 @@ func deriveTrace(nodes []node, out []derived) {
 	}
 	// Superseded nodes hang off their parent but nothing hangs off them
 	// (idx points at the winner), so they cannot be part of a cycle.
-	var path []int32
+	path := sc.path[:0]
 	for i := range nodes {
 		path = path[:0]
 		j := int32(i)
@@ -170,9 +173,9 @@ func deriveTrace(nodes []node, out []derived) {
 			flags[c] = flags[c]&^onPath | done
 		}
 	}
+	sc.path = path // keep what it grew to
 
 	// Children in CSR form, winners only; then a parents-first order.
-	first := make([]int32, n+1)
 	for i := range nodes {
 		if p := parent[i]; p >= 0 && !out[i].superseded {
 			first[p+1]++
@@ -181,8 +184,7 @@ func deriveTrace(nodes []node, out []derived) {
 	for i := 0; i < n; i++ {
 		first[i+1] += first[i]
 	}
-	children := make([]int32, first[n])
-	fill := make([]int32, n)
+	children = children[:first[n]]
 	copy(fill, first[:n])
 	for i := range nodes {
 		if p := parent[i]; p >= 0 && !out[i].superseded {
@@ -202,28 +204,27 @@ func deriveTrace(nodes []node, out []derived) {
 	}
 
 	// Roll-ups, children before parents.
-	errBelow := make([]bool, n)
 	for k := len(order) - 1; k >= 0; k-- {
 		i := order[k]
 		o := &out[i]
-		var usage []callmap.ModelUsage
-		var costs []callmap.ModelCost
+		var usage rollup[callmap.ModelUsage]
+		var costs rollup[callmap.ModelCost]
 		for _, ch := range children[first[i]:first[i+1]] {
 			oc := &out[ch]
 			o.counts.Add(oc.counts)
-			usage = callmap.MergeUsage(usage, oc.usage)
-			costs = callmap.MergeCosts(costs, oc.costs)
-			if oc.status == callmap.StatusError || errBelow[ch] {
-				errBelow[i] = true
+			usage.add(oc.usage, callmap.MergeUsage)
+			costs.add(oc.costs, callmap.MergeCosts)
+			if oc.status == callmap.StatusError || flags[ch]&errBelow != 0 {
+				flags[i] |= errBelow
 			}
 		}
-		if len(usage) > 0 || len(costs) > 0 {
+		if len(usage.sum) > 0 || len(costs.sum) > 0 {
 			// Descendants carry spend: if this call carries some too, it
 			// is an aggregate repeating theirs.
 			o.aggregate = len(o.usage) > 0 || len(o.costs) > 0
-			o.usage, o.costs = usage, costs
+			o.usage, o.costs = usage.sum, costs.sum
 		}
-		if errBelow[i] && (o.status == callmap.StatusSuccess || o.status == "") {
+		if flags[i]&errBelow != 0 && (o.status == callmap.StatusSuccess || o.status == "") {
 			o.status = callmap.StatusDescendantError
 		}
 	}
@@ -235,7 +236,7 @@ func deriveTrace(nodes []node, out []derived) {
 		return
 	}
 	// Turn ids, parents first; superseded nodes take their parent's.
-	turn := make([]string, n)
+	turn := sc.turns(n)
 	turnOf := func(i int32) string {
 		switch c := nodes[i].call; {
 		case c.IsTurn:
@@ -259,6 +260,29 @@ func deriveTrace(nodes []node, out []derived) {
 			out[i].threadID = thread
 		}
 		out[i].turnID = turn[i]
+	}
+}
+
+// rollup adds up the children's usage (or costs) of one node. The first
+// child's slice is taken as it is, shared read-only like every derived
+// slice; a second one makes it a copy of its own, which later children
+// are merged into. A node whose spend comes from one child (most of them)
+// allocates nothing.
+type rollup[T any] struct {
+	sum   []T
+	owned bool
+}
+
+func (r *rollup[T]) add(child []T, merge func(dst, src []T) []T) {
+	switch {
+	case len(child) == 0:
+	case len(r.sum) == 0:
+		r.sum = child
+	case !r.owned:
+		r.sum = merge(append(make([]T, 0, len(r.sum)+len(child)), r.sum...), child)
+		r.owned = true
+	default:
+		r.sum = merge(r.sum, child)
 	}
 }
 
@@ -301,4 +325,95 @@ func earlier(a, b *node) bool {
 		return a.start < b.start
 	}
 	return string(a.id[:]) < string(b.id[:])
+}
+
+// deriveScratch is deriveTrace's working memory, pooled: a release derives
+// many small traces, and allocating each one's index and arrays anew was
+// a good part of its cost.
+type deriveScratch struct {
+	ints                          []int32 // backs parent, first, children and fill
+	parent, first, children, fill []int32
+	flags                         []uint8
+	path                          []int32
+	turn                          []string
+	idx                           spanIndex
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(deriveScratch) }}
+
+// maxPooledNodes: scratch grown for a larger trace is dropped, not kept.
+const maxPooledNodes = 4096
+
+// getScratch returns scratch for n nodes: parent, first (n+1), children
+// and fill sized, first and flags zeroed.
+func getScratch(n int) *deriveScratch {
+	sc := scratchPool.Get().(*deriveScratch)
+	need := 4*n + 1
+	if cap(sc.ints) < need {
+		sc.ints = make([]int32, need)
+	}
+	ints := sc.ints[:need]
+	// Full slice expressions: order appends into fill's capacity.
+	sc.parent, sc.first = ints[:n:n], ints[n:2*n+1:2*n+1]
+	sc.children, sc.fill = ints[2*n+1:3*n+1:3*n+1], ints[3*n+1:need:need]
+	clear(sc.first)
+	if cap(sc.flags) < n {
+		sc.flags = make([]uint8, n)
+	}
+	sc.flags = sc.flags[:n]
+	clear(sc.flags)
+	return sc
+}
+
+func putScratch(sc *deriveScratch) {
+	if cap(sc.ints) > 4*maxPooledNodes+1 {
+		return
+	}
+	clear(sc.turn) // holds call ids
+	scratchPool.Put(sc)
+}
+
+// turns returns n empty turn ids.
+func (sc *deriveScratch) turns(n int) []string {
+	if cap(sc.turn) < n {
+		sc.turn = make([]string, n)
+	}
+	sc.turn = sc.turn[:n]
+	clear(sc.turn)
+	return sc.turn
+}
+
+// linearIndexMax: up to this many nodes, finding a span id by scanning
+// beats building a map (an agent turn has a handful of spans).
+const linearIndexMax = 16
+
+// spanIndex finds the node that holds a span id: the last one with it (the
+// winner among duplicates).
+type spanIndex struct {
+	nodes []node
+	m     map[pcommon.SpanID]int32 // for traces above linearIndexMax
+}
+
+func (sc *deriveScratch) index(nodes []node) spanIndex {
+	x := spanIndex{nodes: nodes}
+	if len(nodes) > linearIndexMax {
+		x.m = make(map[pcommon.SpanID]int32, len(nodes))
+		for i := range nodes {
+			x.m[nodes[i].id] = int32(i)
+		}
+	}
+	return x
+}
+
+func (x *spanIndex) find(id pcommon.SpanID) (int32, bool) {
+	if x.m != nil {
+		i, ok := x.m[id]
+		return i, ok
+	}
+	for i := len(x.nodes) - 1; i >= 0; i-- {
+		if x.nodes[i].id == id {
+			return int32(i), true
+		}
+	}
+	return -1, false
 }

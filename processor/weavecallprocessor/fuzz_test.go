@@ -45,6 +45,13 @@ func FuzzDeriveTrace(f *testing.F) {
 	f.Add([]byte{1, 2, 0, 2, 1, 0})                            // a cycle
 	f.Add([]byte{1, 1, 0x20, 2, 1, 0x11})                      // self-parent
 	f.Add([]byte{1, 0, 0x10, 2, 1, 0x10, 2, 1, 0x11, 3, 9, 2}) // duplicate, orphan
+	// above linearIndexMax nodes (span ids found through a map): a chain
+	// with duplicates, an orphan and a cycle
+	var big []byte
+	for i := byte(1); i <= 24; i++ {
+		big = append(big, i%16+1, i%16, 0x10|i)
+	}
+	f.Add(big)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		nodes := fuzzNodes(data)
 		out := make([]derived, len(nodes))
