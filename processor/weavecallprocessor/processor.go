@@ -275,7 +275,7 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 		b := int64(p.sizer.SpanSize(sp)) + callBytes(c)
 		sh := shardOf(sp.TraceID(), len(p.shards))
 		byShard[sh] = append(byShard[sh], int32(len(arrivals)))
-		arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, span: sp, call: c, bytes: b})
+		arrivals = append(arrivals, arrival{spanRef: spanRef{key: key, rs: rs, ss: ss, span: sp}, call: c, bytes: b})
 	})
 	if failed > 0 {
 		p.tel.ProcessorWeavecallMappingFailures.Add(ctx, failed)
@@ -299,7 +299,7 @@ func (p *weavecallProcessor) place(s *shard, arrivals []arrival, idx []int32, no
 	var spans, bytes, traces int64
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, i := range idx {
+	for k, i := range idx {
 		a := &arrivals[i]
 		tid := a.span.TraceID()
 		tb := s.traces[tid]
@@ -318,7 +318,7 @@ func (p *weavecallProcessor) place(s *shard, arrivals []arrival, idx []int32, no
 				lateOf[e] = append(lateOf[e], a)
 				continue
 			}
-			tb = s.start(tid, now)
+			tb = s.start(tid, now, len(idx)-k)
 			traces++
 		}
 		s.add(tb, a, now)

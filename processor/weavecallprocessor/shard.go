@@ -33,7 +33,7 @@ type shard struct {
 type traceBuffer struct {
 	id    pcommon.TraceID
 	nodes []node
-	spans []arrival // spans[i] is nodes[i]'s span
+	spans []spanRef // spans[i] is nodes[i]'s span
 	first time.Time // arrival of the first span
 	last  time.Time // arrival of the latest span
 	bytes int64
@@ -41,12 +41,18 @@ type traceBuffer struct {
 	idle  *list.Element
 }
 
+// spanRef is a span where it is, with its resource and scope and the key
+// naming them.
+type spanRef struct {
+	key  scopeKey
+	rs   ptrace.ResourceSpans
+	ss   ptrace.ScopeSpans
+	span ptrace.Span
+}
+
 // arrival is one incoming span, mapped, not yet placed.
 type arrival struct {
-	key   scopeKey
-	rs    ptrace.ResourceSpans
-	ss    ptrace.ScopeSpans
-	span  ptrace.Span
+	spanRef
 	call  *callmap.Call
 	bytes int64
 }
@@ -77,7 +83,7 @@ func versionAfter(last uint64, now time.Time) uint64 {
 // window (which opens once its root has ended).
 func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
 	tb.nodes = append(tb.nodes, newNode(a.span, a.call))
-	tb.spans = append(tb.spans, *a)
+	tb.spans = append(tb.spans, a.spanRef)
 	tb.bytes += a.bytes
 	tb.last = now
 	switch {
@@ -88,12 +94,15 @@ func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
 	}
 }
 
-// start begins buffering a new trace.
-func (s *shard) start(id pcommon.TraceID, now time.Time) *traceBuffer {
+// start begins buffering a new trace; hint is how many spans the request
+// at hand still has for the shard.
+func (s *shard) start(id pcommon.TraceID, now time.Time, hint int) *traceBuffer {
+	// Room for a typical agent turn without regrowing, unless the request
+	// has fewer spans left.
+	n := min(hint, 8)
 	tb := &traceBuffer{
 		id: id, first: now, last: now,
-		// room for a typical agent turn without regrowing
-		nodes: make([]node, 0, 8), spans: make([]arrival, 0, 8),
+		nodes: make([]node, 0, n), spans: make([]spanRef, 0, n),
 	}
 	tb.byAge = s.byAge.PushBack(tb)
 	s.traces[id] = tb
@@ -124,7 +133,7 @@ func (s *shard) oldest() (time.Time, bool) {
 // released together (the cache only reads them).
 type sourceCopies map[scopeKey]source
 
-func (c sourceCopies) of(a *arrival) source {
+func (c sourceCopies) of(a *spanRef) source {
 	src, ok := c[a.key]
 	if !ok {
 		src = copySource(a.rs, a.ss)
@@ -140,7 +149,7 @@ func (e *releasedTrace) hold(a *arrival) {
 		e.heldW = newSpanWriter()
 	}
 	moved := e.heldW.move(a.key, a.rs, a.ss, a.span)
-	e.held = append(e.held, &arrival{key: a.key, rs: e.heldW.dstRS, ss: e.heldW.dstSS, span: moved, call: a.call, bytes: a.bytes})
+	e.held = append(e.held, &arrival{spanRef: spanRef{key: a.key, rs: e.heldW.dstRS, ss: e.heldW.dstSS, span: moved}, call: a.call, bytes: a.bytes})
 }
 
 // copySource copies the resource of rs and the scope of ss for the cache.
