@@ -38,19 +38,15 @@ func appendCompactJSON(b []byte, s string) ([]byte, bool) {
 		switch st {
 		case wantValue, wantValueOrClose:
 			switch {
-			case c == '{':
-				if !open.push(true) {
-					return b, false
-				}
-				i++
-				st = wantKeyOrClose
-				continue
-			case c == '[':
-				if !open.push(false) {
+			case c == '{' || c == '[':
+				if !open.push(c == '{') {
 					return b, false
 				}
 				i++
 				st = wantValueOrClose
+				if c == '{' {
+					st = wantKeyOrClose
+				}
 				continue
 			case c == ']' && st == wantValueOrClose:
 				open.pop()
