@@ -264,6 +264,8 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 	byShard := make([][]int32, len(p.shards)) // indexes into arrivals
 	pass := newSpanWriter()                   // spans that cannot be mapped go on as they are
 	failed := int64(0)
+	var src *source // the shared copy of the current scope's resource and scope
+	srcOrdinal := int32(0)
 	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, ordinal int32, sp ptrace.Span) {
 		key := scopeKey{batch: batch, scope: ordinal}
 		c := new(callmap.Call) // kept by the buffer and the cache
@@ -275,7 +277,10 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 		b := int64(p.sizer.SpanSize(sp)) + callBytes(c)
 		sh := shardOf(sp.TraceID(), len(p.shards))
 		byShard[sh] = append(byShard[sh], int32(len(arrivals)))
-		arrivals = append(arrivals, arrival{spanRef: spanRef{key: key, rs: rs, ss: ss, span: sp}, call: c, bytes: b})
+		if srcOrdinal != ordinal {
+			src, srcOrdinal = copySource(rs, ss), ordinal
+		}
+		arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, src: src, span: sp, call: c, bytes: b})
 	})
 	if failed > 0 {
 		p.tel.ProcessorWeavecallMappingFailures.Add(ctx, failed)
@@ -350,7 +355,7 @@ func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64
 	var lastKey scopeKey
 	for i, a := range arr {
 		if a.key != lastKey {
-			e.sources = append(e.sources, copySource(a.rs, a.ss))
+			e.sources = append(e.sources, *a.src)
 			bytes += sourceOverhead
 			lastKey = a.key
 		}

@@ -396,6 +396,34 @@ func TestUnmappableSpansPassOn(t *testing.T) {
 	metadatatest.AssertEqualProcessorWeavecallMappingFailures(t, h.tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 }
 
+// TestBufferKeepsNothingOfTheRequest: buffered spans are moved out of their
+// request and their resource and scope copied, so the request (and the
+// memory of its other spans) is not kept alive, nor read again, once
+// ConsumeTraces returns: changing it afterwards changes nothing.
+func TestBufferKeepsNothingOfTheRequest(t *testing.T) {
+	h := newHarness(t, testConfig())
+	td := batch(append(agentTrace("t1"), agentTrace("t2")...)...)
+	require.NoError(t, h.p.ConsumeTraces(context.Background(), td))
+	rs := td.ResourceSpans().At(0)
+	rs.Resource().Attributes().PutStr("service.name", "changed")
+	rs.ScopeSpans().At(0).Scope().SetName("changed")
+	eachSpan(td, func(_ ptrace.ResourceSpans, _ ptrace.ScopeSpans, _ int32, span ptrace.Span) {
+		assert.True(t, span.TraceID().IsEmpty(), "every span was moved out")
+	})
+	td.ResourceSpans().RemoveIf(func(ptrace.ResourceSpans) bool { return true })
+
+	h.advance(time.Second)
+	require.Equal(t, 10, h.sink.SpanCount())
+	for _, out := range h.sink.AllTraces() {
+		for i := 0; i < out.ResourceSpans().Len(); i++ {
+			rs := out.ResourceSpans().At(i)
+			svc, _ := rs.Resource().Attributes().Get("service.name")
+			assert.Equal(t, "app", svc.Str())
+			assert.Equal(t, "test-instrumentation", rs.ScopeSpans().At(0).Scope().Name())
+		}
+	}
+}
+
 func TestDownstreamErrors(t *testing.T) {
 	boom := errors.New("downstream full")
 	t.Run("late spans and limits return the error to the caller", func(t *testing.T) {

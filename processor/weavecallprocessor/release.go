@@ -2,7 +2,6 @@ package weavecallprocessor
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -43,27 +42,22 @@ func (p *weavecallProcessor) releaseTaken(s *shard, ts []taken, v uint64, now ti
 		return ptrace.NewTraces()
 	}
 	w := newSpanWriter()
-	copies := sourceCopies{}
-	var keys []scopeKey // per trace: the source of e.sources[i]
 	var annotated int64
 	for _, t := range ts {
 		tb, e := t.tb, t.e
 		e.out = make([]derived, len(tb.nodes))
 		deriveTrace(tb.nodes, e.out)
 		e.skel = make([]skeleton, len(tb.spans))
-		keys = keys[:0]
-		for i := range tb.spans {
-			a := &tb.spans[i]
-			sp := w.move(a.key, a.rs, a.ss, a.span)
+		for i, sp := range tb.spans {
 			annotateDerived(sp, tb.nodes[i].call, &e.out[i], v)
-			src := slices.Index(keys, a.key)
-			if src < 0 {
-				src = len(keys)
-				keys = append(keys, a.key)
-				e.sources = append(e.sources, copies.of(a))
-			}
-			e.skel[i] = skeletonOf(sp, int32(src))
+			e.skel[i] = skeletonOf(sp, tb.group[i])
 			e.bytes += callBytes(tb.nodes[i].call) + e.skel[i].bytes()
+		}
+		e.sources = make([]source, len(tb.groups))
+		for i, g := range tb.groups {
+			e.sources[i] = *g.src
+			dst, _ := w.scopeSpans(g.key, g.src.res, g.src.resSchema, g.src.scope)
+			g.spans.MoveAndAppendTo(dst)
 		}
 		e.bytes += int64(len(e.sources)) * sourceOverhead
 		annotated += int64(len(tb.nodes))

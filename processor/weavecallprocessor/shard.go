@@ -2,6 +2,7 @@ package weavecallprocessor
 
 import (
 	"container/list"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,32 +28,39 @@ type shard struct {
 }
 
 // traceBuffer is one trace being grouped: its spans and their calls. The
-// spans stay where they arrived, inside their requests (which the processor
-// owns once passed them), until the release moves them out: spans of one
-// request released together then share one copy of their resource.
+// spans are moved out of their requests on arrival into one slice per
+// source scope (so a request is not kept alive by the traces it carried);
+// their resource and scope are one copy per request scope, shared by all
+// the traces the request carried, and copied for the output only at
+// release, once per scope for all the traces released together.
 type traceBuffer struct {
-	id    pcommon.TraceID
-	nodes []node
-	spans []spanRef // spans[i] is nodes[i]'s span
-	first time.Time // arrival of the first span
-	last  time.Time // arrival of the latest span
-	bytes int64
-	byAge *list.Element
-	idle  *list.Element
+	id     pcommon.TraceID
+	nodes  []node
+	spans  []ptrace.Span // spans[i] is nodes[i]'s span, inside groups[group[i]]
+	group  []int32
+	groups []spanGroup
+	first  time.Time // arrival of the first span
+	last   time.Time // arrival of the latest span
+	bytes  int64
+	byAge  *list.Element
+	idle   *list.Element
 }
 
-// spanRef is a span where it is, with its resource and scope and the key
-// naming them.
-type spanRef struct {
-	key  scopeKey
-	rs   ptrace.ResourceSpans
-	ss   ptrace.ScopeSpans
-	span ptrace.Span
+// spanGroup is a buffered trace's spans from one source scope.
+type spanGroup struct {
+	key   scopeKey
+	src   *source
+	spans ptrace.SpanSlice
 }
 
-// arrival is one incoming span, mapped, not yet placed.
+// arrival is one incoming span, mapped, not yet placed; src is the shared
+// copy of its resource and scope.
 type arrival struct {
-	spanRef
+	key   scopeKey
+	rs    ptrace.ResourceSpans
+	ss    ptrace.ScopeSpans
+	src   *source
+	span  ptrace.Span
 	call  *callmap.Call
 	bytes int64
 }
@@ -82,14 +90,25 @@ func versionAfter(last uint64, now time.Time) uint64 {
 // add appends a span to its buffered trace and restarts the trace's idle
 // window (which opens once its root has ended).
 func (s *shard) add(tb *traceBuffer, a *arrival, now time.Time) {
-	tb.nodes = append(tb.nodes, newNode(a.span, a.call))
-	tb.spans = append(tb.spans, a.spanRef)
+	g := len(tb.groups) - 1
+	if g < 0 || tb.groups[g].key != a.key {
+		g = slices.IndexFunc(tb.groups, func(sg spanGroup) bool { return sg.key == a.key })
+		if g < 0 {
+			g = len(tb.groups)
+			tb.groups = append(tb.groups, spanGroup{key: a.key, src: a.src, spans: ptrace.NewSpanSlice()})
+		}
+	}
+	moved := tb.groups[g].spans.AppendEmpty()
+	a.span.MoveTo(moved)
+	tb.nodes = append(tb.nodes, newNode(moved, a.call))
+	tb.spans = append(tb.spans, moved)
+	tb.group = append(tb.group, int32(g))
 	tb.bytes += a.bytes
 	tb.last = now
 	switch {
 	case tb.idle != nil:
 		s.idle.MoveToBack(tb.idle)
-	case isLocalRoot(a.span) && a.span.EndTimestamp() != 0: // the root ended: idle from now on
+	case isLocalRoot(moved) && moved.EndTimestamp() != 0: // the root ended: idle from now on
 		tb.idle = s.idle.PushBack(tb)
 	}
 }
@@ -102,7 +121,7 @@ func (s *shard) start(id pcommon.TraceID, now time.Time, hint int) *traceBuffer 
 	n := min(hint, 8)
 	tb := &traceBuffer{
 		id: id, first: now, last: now,
-		nodes: make([]node, 0, n), spans: make([]spanRef, 0, n),
+		nodes: make([]node, 0, n), spans: make([]ptrace.Span, 0, n), group: make([]int32, 0, n),
 	}
 	tb.byAge = s.byAge.PushBack(tb)
 	s.traces[id] = tb
@@ -128,20 +147,6 @@ func (s *shard) oldest() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// sourceCopies hands out the copies of resources and scopes the cache
-// keeps, one per source scope within a release, shared by the traces
-// released together (the cache only reads them).
-type sourceCopies map[scopeKey]source
-
-func (c sourceCopies) of(a *spanRef) source {
-	src, ok := c[a.key]
-	if !ok {
-		src = copySource(a.rs, a.ss)
-		c[a.key] = src
-	}
-	return src
-}
-
 // hold keeps a span that arrived while its trace was being released; it is
 // joined as a late span when the release is done.
 func (e *releasedTrace) hold(a *arrival) {
@@ -149,12 +154,13 @@ func (e *releasedTrace) hold(a *arrival) {
 		e.heldW = newSpanWriter()
 	}
 	moved := e.heldW.move(a.key, a.rs, a.ss, a.span)
-	e.held = append(e.held, &arrival{spanRef: spanRef{key: a.key, rs: e.heldW.dstRS, ss: e.heldW.dstSS, span: moved}, call: a.call, bytes: a.bytes})
+	e.held = append(e.held, &arrival{key: a.key, rs: e.heldW.dstRS, ss: e.heldW.dstSS, src: a.src, span: moved, call: a.call, bytes: a.bytes})
 }
 
-// copySource copies the resource of rs and the scope of ss for the cache.
-func copySource(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) source {
-	src := source{res: pcommon.NewResource(), resSchema: rs.SchemaUrl(), scope: ptrace.NewScopeSpans()}
+// copySource copies the resource of rs and the scope of ss; the copy is
+// only read from then on (by releases and the cache), from any shard.
+func copySource(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) *source {
+	src := &source{res: pcommon.NewResource(), resSchema: rs.SchemaUrl(), scope: ptrace.NewScopeSpans()}
 	rs.Resource().CopyTo(src.res)
 	ss.Scope().CopyTo(src.scope.Scope())
 	src.scope.SetSchemaUrl(ss.SchemaUrl())
