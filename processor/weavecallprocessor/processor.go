@@ -59,7 +59,10 @@ type weavecallProcessor struct {
 	logger *zap.Logger
 	tel    *metadata.TelemetryBuilder
 	mapper *callmap.Mapper
-	sizer  ptrace.ProtoMarshaler
+	// mapCall maps one span: mapper.Map, replaced in tests (a mapper that
+	// panics).
+	mapCall func(pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) callmap.Call
+	sizer   ptrace.ProtoMarshaler
 
 	now  func() time.Time // injectable for tests
 	tick time.Duration    // sweep period; 0: no background sweeps (tests sweep)
@@ -98,6 +101,7 @@ func newProcessor(set processor.Settings, cfg *Config, next consumer.Traces) (*w
 		now: time.Now, tick: sweepPeriod(cfg), done: make(chan struct{}),
 		reason: map[string]metric.AddOption{},
 	}
+	p.mapCall = mapper.Map
 	for _, r := range []string{reasonRootIdle, reasonMaxWait, reasonMemoryLimit, reasonShutdown, reasonUngrouped, reasonLate} {
 		p.reason[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
 	}
@@ -233,11 +237,55 @@ func (p *weavecallProcessor) send(ctx context.Context, td ptrace.Traces) error {
 	return p.next.ConsumeTraces(ctx, td)
 }
 
+// mappable reports whether a span has the ids a call needs.
+func mappable(sp ptrace.Span) bool { return !sp.TraceID().IsEmpty() && !sp.SpanID().IsEmpty() }
+
+// callSlabs hands out the calls of one request: one slice per trace, sized
+// by a first pass over the request, instead of one allocation per call. A
+// trace's slice is referenced by that trace's nodes only, so it lives as
+// long as the trace (buffered, then cached), not as long as the request.
+type callSlabs struct {
+	byTrace map[pcommon.TraceID]int32
+	slabs   []callSlab
+}
+
+type callSlab struct {
+	calls []callmap.Call
+	used  int
+}
+
+func newCallSlabs() callSlabs { return callSlabs{byTrace: map[pcommon.TraceID]int32{}} }
+
+// count adds a span of trace id and returns the index of its slab.
+func (c *callSlabs) count(id pcommon.TraceID) int32 {
+	i, ok := c.byTrace[id]
+	if !ok {
+		i = int32(len(c.slabs))
+		c.byTrace[id] = i
+		c.slabs = append(c.slabs, callSlab{})
+	}
+	c.slabs[i].used++ // counts until the first next
+	return i
+}
+
+// next returns slab i's next free call.
+func (c *callSlabs) next(i int32) *callmap.Call {
+	s := &c.slabs[i]
+	if s.calls == nil {
+		s.calls, s.used = make([]callmap.Call, s.used), 0
+	}
+	s.used++
+	return &s.calls[s.used-1]
+}
+
+// unused gives back the call next returned last (its mapping failed).
+func (c *callSlabs) unused(i int32) { c.slabs[i].used-- }
+
 // mapSpan maps one span. A panic in the mapper (a bug met on odd input)
 // must not take the collector down: the span is then passed on as is.
 // The call is written to c.
 func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, sp ptrace.Span, c *callmap.Call) (ok bool) {
-	if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
+	if !mappable(sp) {
 		return false
 	}
 	defer func() {
@@ -247,7 +295,7 @@ func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.Instrum
 			ok = false
 		}
 	}()
-	*c = p.mapper.Map(res, scope, sp)
+	*c = p.mapCall(res, scope, sp)
 	return true
 }
 
@@ -261,27 +309,40 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 	now := p.now()
 	batch := p.batchSeq.Add(1)
 	arrivals := make([]arrival, 0, td.SpanCount())
-	byShard := make([][]int32, len(p.shards)) // indexes into arrivals
-	pass := newSpanWriter()                   // spans that cannot be mapped go on as they are
+	pass := newSpanWriter() // spans that cannot be mapped go on as they are
 	failed := int64(0)
 	var src *source // the shared copy of the current scope's resource and scope
 	srcOrdinal := int32(0)
+	slabs := newCallSlabs()
 	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, ordinal int32, sp ptrace.Span) {
 		key := scopeKey{batch: batch, scope: ordinal}
-		c := new(callmap.Call) // kept by the buffer and the cache
-		if !p.mapSpan(rs.Resource(), ss.Scope(), sp, c) {
+		if !mappable(sp) {
 			failed++
 			pass.move(key, rs, ss, sp)
 			return
 		}
-		b := int64(p.sizer.SpanSize(sp)) + callBytes(c)
-		sh := shardOf(sp.TraceID(), len(p.shards))
-		byShard[sh] = append(byShard[sh], int32(len(arrivals)))
 		if srcOrdinal != ordinal {
 			src, srcOrdinal = copySource(rs, ss), ordinal
 		}
-		arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, src: src, span: sp, call: c, bytes: b})
+		arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, src: src, span: sp, slab: slabs.count(sp.TraceID())})
 	})
+	byShard := make([][]int32, len(p.shards)) // indexes into arrivals
+	mapped := arrivals[:0]
+	for _, a := range arrivals {
+		c := slabs.next(a.slab)
+		if !p.mapSpan(a.rs.Resource(), a.ss.Scope(), a.span, c) {
+			slabs.unused(a.slab)
+			failed++
+			pass.move(a.key, a.rs, a.ss, a.span)
+			continue
+		}
+		a.call = c
+		a.bytes = int64(p.sizer.SpanSize(a.span)) + callBytes(c)
+		sh := shardOf(a.span.TraceID(), len(p.shards))
+		byShard[sh] = append(byShard[sh], int32(len(mapped)))
+		mapped = append(mapped, a)
+	}
+	arrivals = mapped
 	if failed > 0 {
 		p.tel.ProcessorWeavecallMappingFailures.Add(ctx, failed)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -422,6 +423,43 @@ func TestBufferKeepsNothingOfTheRequest(t *testing.T) {
 			assert.Equal(t, "test-instrumentation", rs.ScopeSpans().At(0).Scope().Name())
 		}
 	}
+}
+
+// TestMapperPanicPassesSpanOn: a span the mapper panics on goes on at once,
+// unannotated and counted; the other spans of its trace (mapped into the
+// same per-trace slice of calls) are buffered and released as usual, the
+// failed one left out of the roll-ups.
+func TestMapperPanicPassesSpanOn(t *testing.T) {
+	h := newHarness(t, testConfig())
+	mapCall := h.p.mapCall
+	h.p.mapCall = func(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) callmap.Call {
+		if span.Name() == "tool" {
+			panic("mapper bug")
+		}
+		return mapCall(res, scope, span)
+	}
+	require.NoError(t, h.consume(append(agentTrace("t1"), agentTrace("t2")...)...))
+	es := h.emitted()
+	require.Len(t, es, 2, "the two tools, at once")
+	for _, e := range es {
+		assert.False(t, e.annotated)
+		assert.Equal(t, "tool", e.name)
+	}
+	h.sink.Reset()
+	h.advance(time.Second)
+	calls := map[string]callmap.Record{}
+	for _, e := range h.emitted() {
+		require.True(t, e.annotated, e.name)
+		assert.Equal(t, hexID(e.name), e.rec.ID, "%s carries its own call", e.name)
+		calls[e.rec.TraceID+"/"+e.name] = e.rec
+	}
+	require.Len(t, calls, 8)
+	for _, tr := range []string{"t1", "t2"} {
+		root := calls[traceID(tr).String()+"/root"]
+		assert.Equal(t, callmap.StatusSuccess, root.Status, "the failed tool is not part of the roll-ups")
+		assert.Equal(t, int64(4), summaryOf(t, root).StatusCounts.Success)
+	}
+	metadatatest.AssertEqualProcessorWeavecallMappingFailures(t, h.tel, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
 }
 
 func TestDownstreamErrors(t *testing.T) {

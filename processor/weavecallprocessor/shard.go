@@ -62,6 +62,7 @@ type arrival struct {
 	src   *source
 	span  ptrace.Span
 	call  *callmap.Call
+	slab  int32 // of the request's callSlabs, until mapped
 	bytes int64
 }
 
