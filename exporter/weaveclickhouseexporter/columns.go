@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/callhouse/callhouse/internal/callmap"
@@ -12,9 +13,23 @@ import (
 // column is one column of the storage table and how records fill it.
 type column struct {
 	name string
-	// newFiller returns the column's filler: it appends a chunk of records
-	// to the INSERT and keeps its slices for the next chunk.
+	kind
+}
+
+// kind is how a column's values come from the records, for both ways of
+// writing an INSERT.
+type kind struct {
+	// newFiller returns the column's filler for clickhouse-go (HTTP): it
+	// appends a chunk of records to the INSERT and keeps its slices for
+	// the next chunk.
 	newFiller func() filler
+	// nativeType is the type a native INSERT sends the column as:
+	// LowCardinality columns go as their plain type, and the server turns
+	// them back into LowCardinality (see nativeSettings).
+	nativeType proto.ColumnType
+	// encode writes the column of a chunk of records in the native format
+	// straight from the records.
+	encode func(b *proto.Buffer, rs []callmap.Record)
 }
 
 // filler appends one column of a chunk of records to an INSERT. lowCard
@@ -37,8 +52,8 @@ var columns = []column{
 	{"op_name", strs(func(r *callmap.Record) string { return r.OpName })},
 	{"op_safe_name", strs(func(r *callmap.Record) string { return r.OpSafeName })},
 	{"display_name", nullStrs(func(r *callmap.Record) string { return r.DisplayName })},
-	{"started_at", each(func(r *callmap.Record) time.Time { return r.StartedAt })},
-	{"ended_at", nullable(func(r *callmap.Record) (time.Time, bool) { return r.EndedAt, !r.EndedAt.IsZero() })},
+	{"started_at", each(func(r *callmap.Record) time.Time { return r.StartedAt }, dateTime64, putTime)},
+	{"ended_at", nullable(func(r *callmap.Record) (time.Time, bool) { return r.EndedAt, !r.EndedAt.IsZero() }, dateTime64, putTime)},
 	{"exception", nullStrs(func(r *callmap.Record) string { return r.Exception })},
 	{"inputs", strs(func(r *callmap.Record) string { return jsonOr(r.Inputs, "{}") })},
 	{"output", strs(func(r *callmap.Record) string { return jsonOr(r.Output, "null") })},
@@ -55,12 +70,12 @@ var columns = []column{
 	{"status", strs(func(r *callmap.Record) string { return string(r.Status) })},
 	{"latency_ms", nullable(func(r *callmap.Record) (int64, bool) {
 		return r.LatencyMS, !r.EndedAt.IsZero() && r.Status != callmap.StatusRunning
-	})},
-	{"input_tokens", each(func(r *callmap.Record) int64 { return r.InputTokens })},
-	{"output_tokens", each(func(r *callmap.Record) int64 { return r.OutputTokens })},
-	{"total_tokens", each(func(r *callmap.Record) int64 { return r.TotalTokens })},
-	{"cost_usd", nullable(func(r *callmap.Record) (float64, bool) { return r.CostUSD, r.HasCost })},
-	{"version", each(func(r *callmap.Record) uint64 { return r.Version })},
+	}, "Int64", (*proto.Buffer).PutInt64)},
+	{"input_tokens", each(func(r *callmap.Record) int64 { return r.InputTokens }, "Int64", (*proto.Buffer).PutInt64)},
+	{"output_tokens", each(func(r *callmap.Record) int64 { return r.OutputTokens }, "Int64", (*proto.Buffer).PutInt64)},
+	{"total_tokens", each(func(r *callmap.Record) int64 { return r.TotalTokens }, "Int64", (*proto.Buffer).PutInt64)},
+	{"cost_usd", nullable(func(r *callmap.Record) (float64, bool) { return r.CostUSD, r.HasCost }, "Float64", (*proto.Buffer).PutFloat64)},
+	{"version", each(func(r *callmap.Record) uint64 { return r.Version }, "UInt64", (*proto.Buffer).PutUInt64)},
 }
 
 // insertStatement is the INSERT of one batch into table.
@@ -96,8 +111,17 @@ type values[T any] struct {
 	out []T
 }
 
-func each[T any](get func(*callmap.Record) T) func() filler {
-	return func() filler { return &values[T]{get: get} }
+// each is a column of one T per record, sent natively as typ with put.
+func each[T any](get func(*callmap.Record) T, typ proto.ColumnType, put func(*proto.Buffer, T)) kind {
+	return kind{
+		newFiller:  func() filler { return &values[T]{get: get} },
+		nativeType: typ,
+		encode: func(b *proto.Buffer, rs []callmap.Record) {
+			for i := range rs {
+				put(b, get(&rs[i]))
+			}
+		},
+	}
 }
 
 func (v *values[T]) build(rs []callmap.Record) []T {
@@ -123,8 +147,29 @@ type nullValues[T any] struct {
 	out  []*T
 }
 
-func nullable[T any](get func(*callmap.Record) (T, bool)) func() filler {
-	return func() filler { return &nullValues[T]{get: get} }
+// nullable is a Nullable(typ) column: a value per record and whether it
+// is present.
+func nullable[T any](get func(*callmap.Record) (T, bool), typ proto.ColumnType, put func(*proto.Buffer, T)) kind {
+	return kind{
+		newFiller:  func() filler { return &nullValues[T]{get: get} },
+		nativeType: "Nullable(" + typ + ")",
+		encode: func(b *proto.Buffer, rs []callmap.Record) {
+			// The native Nullable layout: the null map, then a value for
+			// every row (the zero value where NULL).
+			for i := range rs {
+				_, ok := get(&rs[i])
+				b.PutBool(!ok)
+			}
+			for i := range rs {
+				v, ok := get(&rs[i])
+				if !ok {
+					var zero T
+					v = zero
+				}
+				put(b, v)
+			}
+		},
+	}
 }
 
 func (v *nullValues[T]) build(rs []callmap.Record) []*T {
@@ -168,17 +213,23 @@ type strValues struct {
 // not low-cardinality data, and its boxes start over.
 const maxBoxed = 4096
 
-func strs(get func(*callmap.Record) string) func() filler {
-	return func() filler { return &strValues{plain: &values[string]{get: get}} }
+// strs is a String column (or LowCardinality(String)).
+func strs(get func(*callmap.Record) string) kind {
+	k := each(get, "String", (*proto.Buffer).PutString)
+	k.newFiller = func() filler { return &strValues{plain: &values[string]{get: get}} }
+	return k
 }
 
-func nullStrs(get func(*callmap.Record) string) func() filler {
-	return func() filler {
-		return &strValues{null: &nullValues[string]{get: func(r *callmap.Record) (string, bool) {
-			s := get(r)
-			return s, s != ""
-		}}}
+// nullStrs is a Nullable(String) column (or LowCardinality of it) where ""
+// is NULL.
+func nullStrs(get func(*callmap.Record) string) kind {
+	present := func(r *callmap.Record) (string, bool) {
+		s := get(r)
+		return s, s != ""
 	}
+	k := nullable(present, "String", (*proto.Buffer).PutString)
+	k.newFiller = func() filler { return &strValues{null: &nullValues[string]{get: present}} }
+	return k
 }
 
 func (v *strValues) fill(dst driver.BatchColumn, rs []callmap.Record, lowCard bool) error {
@@ -231,6 +282,14 @@ func (v *strValues) fillLowCard(dst driver.BatchColumn, rs []callmap.Record) err
 		}
 	}
 	return nil
+}
+
+// dateTime64 is the type of the time columns.
+const dateTime64 proto.ColumnType = "DateTime64(6, 'UTC')"
+
+// putTime writes t as a DateTime64(6), as clickhouse-go converts it.
+func putTime(b *proto.Buffer, t time.Time) {
+	b.PutInt64(int64(proto.ToDateTime64(t, proto.PrecisionMicro)))
 }
 
 // jsonOr stores an absent JSON field as the JSON of "nothing" (an empty

@@ -116,6 +116,15 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// consumers is how many INSERTs can run at once: the sending queue's
+// consumers, or one without a queue.
+func (cfg *Config) consumers() int {
+	if !cfg.QueueConfig.HasValue() {
+		return 1
+	}
+	return cfg.QueueConfig.Get().NumConsumers
+}
+
 // schemaOptions names where the schema lives.
 func (cfg *Config) schemaOptions() schema.Options {
 	return schema.Options{

@@ -10,6 +10,7 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	chcolumn "github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -84,8 +85,8 @@ func classify(op, addr string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if exc, ok := errors.AsType[*clickhouse.Exception](err); ok {
-		if cause, permanent := permanentCodes[exc.Code]; permanent {
+	if code, ok := serverCode(err); ok {
+		if cause, permanent := permanentCodes[code]; permanent {
 			return consumererror.NewPermanent(describe(op, addr, cause, err))
 		}
 		return fmt.Errorf("%s: ClickHouse at %s: %w", op, addr, err)
@@ -97,6 +98,18 @@ func classify(op, addr string, err error) error {
 		return describe(op, addr, cause, err)
 	}
 	return fmt.Errorf("%s: ClickHouse at %s: %w", op, addr, err)
+}
+
+// serverCode is the code of a server error, as either driver reports it
+// (clickhouse-go for the schema and HTTP, ch-go for native INSERTs).
+func serverCode(err error) (int32, bool) {
+	if exc, ok := errors.AsType[*clickhouse.Exception](err); ok {
+		return exc.Code, true
+	}
+	if exc, ok := errors.AsType[*ch.Exception](err); ok {
+		return int32(exc.Code), true
+	}
+	return 0, false
 }
 
 func describe(op, addr, cause string, err error) error {

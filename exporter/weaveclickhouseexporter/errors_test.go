@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,6 +27,9 @@ func TestClassify(t *testing.T) {
 	exc := func(code int32) error {
 		return fmt.Errorf("wrapped: %w", &clickhouse.Exception{Code: code, Name: "DB::Exception", Message: "m"})
 	}
+	chExc := func(code int) error {
+		return fmt.Errorf("send input: %w", &ch.Exception{Code: proto.Error(code), Name: "DB::Exception", Message: "m"})
+	}
 	cases := []struct {
 		name      string
 		err       error
@@ -39,6 +44,10 @@ func TestClassify(t *testing.T) {
 		{"readonly user", exc(164), true, "access denied"},
 		{"too many parts", exc(252), false, "ClickHouse at"},
 		{"memory limit", exc(241), false, "ClickHouse at"},
+		// Native INSERTs report server errors through ch-go.
+		{"ch-go: missing column", chExc(16), true, "schema mismatch"},
+		{"ch-go: unknown database", chExc(81), true, "unknown database"},
+		{"ch-go: too many parts", chExc(252), false, "ClickHouse at"},
 		{"connection refused", refused, false, "connection refused"},
 		{"timeout", context.DeadlineExceeded, false, "timeout"},
 		{"other", errors.New("boom"), false, "boom"},

@@ -32,8 +32,11 @@ type callsExporter struct {
 
 	telemetry *metadata.TelemetryBuilder
 
-	addr   string // for error messages
-	conn   driver.Conn
+	addr string // for error messages
+	conn driver.Conn
+	// native sends the INSERTs of a native-protocol endpoint; nil over
+	// HTTP, where conn does.
+	native *nativeInserts
 	mapper *callmap.Mapper
 	insert string
 }
@@ -59,8 +62,11 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 	if err != nil {
 		return err
 	}
-	if opts.Protocol == clickhouse.Native && e.cfg.Timeout > 0 {
-		boundWrites(opts, e.cfg.Timeout)
+	if opts.Protocol == clickhouse.Native {
+		if e.cfg.Timeout > 0 {
+			boundWrites(opts, e.cfg.Timeout)
+		}
+		e.native = newNativeInserts(opts, e.cfg.Compression, e.cfg.Timeout, e.cfg.consumers())
 	}
 	e.addr = strings.Join(opts.Addr, ",")
 	conn, err := clickhouse.Open(opts)
@@ -82,6 +88,9 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 
 func (e *callsExporter) shutdown(context.Context) error {
 	e.telemetry.Shutdown()
+	if e.native != nil {
+		e.native.close()
+	}
 	if e.conn == nil {
 		return nil
 	}
@@ -161,12 +170,16 @@ func (w *columnWriter) release() {
 	writers.Put(w)
 }
 
-// write sends the records in one INSERT, column by column.
+// write sends the records in one INSERT, column by column: natively with
+// ch-go, over HTTP with clickhouse-go's batch.
 func (e *callsExporter) write(ctx context.Context, w *columnWriter, records []callmap.Record) error {
 	if e.conn == nil {
 		return errors.New("not started")
 	}
-	batch, err := e.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithSettings(insertSettings)), e.insert)
+	if e.native != nil {
+		return e.native.insert(ctx, e.insert, records)
+	}
+	batch, err := e.conn.PrepareBatch(ctx, e.insert)
 	if err != nil {
 		return err
 	}
@@ -186,25 +199,14 @@ func (e *callsExporter) write(ctx context.Context, w *columnWriter, records []ca
 	return batch.Send()
 }
 
-// insertSettings are the INSERT's query settings.
-//
-// low_cardinality_allow_in_native_format = 0: the server describes the
-// LowCardinality columns to the INSERT as their plain types and turns
-// the plain values back into LowCardinality itself, so the driver takes
-// them as one []string per column instead of boxing and hashing them row
-// by row (about 10% of the exporter's CPU). The stored types do not
-// change. Over HTTP the driver reads the types from DESCRIBE TABLE
-// instead, sends LowCardinality as before and the setting changes nothing.
-var insertSettings = clickhouse.Settings{"low_cardinality_allow_in_native_format": 0}
-
 // chunkRows is how many rows go to the server in one block of an INSERT.
 // A batch larger than that is sent in several blocks of the same INSERT,
-// so the driver's column buffers are refilled instead of grown for the
-// whole batch. The server joins the blocks into one part (up to
+// so the connection's buffer is refilled instead of grown for the whole
+// batch. The server joins the blocks into one part (up to
 // min_insert_block_size_rows, a million rows by default), and an INSERT
-// that fails midway writes nothing. The first block's buffers are new for
-// every INSERT, so small blocks pay most at small batches: 256 measured
-// best of 256–4096 at 1k and 10k-row batches.
+// that fails midway writes nothing. 256 measured best of 64–4096 at 1k
+// and 10k-row batches (clickhouse-go, whose buffers are new for every
+// INSERT, paid most for large blocks).
 const chunkRows = 256
 
 // append appends the records to the INSERT, column by column.
@@ -229,19 +231,28 @@ func (w *columnWriter) append(batch driver.Batch, records []callmap.Record) erro
 // its queue consumer, forever. TLS goes on top of the bounded connection,
 // as the driver's own dialer would do it.
 func boundWrites(opts *clickhouse.Options, timeout time.Duration) {
-	dialer := &net.Dialer{}
+	opts.DialContext = dialer(opts, timeout)
+}
+
+// dialer connects to an address of opts, with its dial timeout and TLS,
+// and bounds every write by timeout (0: unbounded).
+func dialer(opts *clickhouse.Options, timeout time.Duration) func(ctx context.Context, addr string) (net.Conn, error) {
+	tcp := &net.Dialer{}
 	tlsCfg := opts.TLS
-	opts.DialContext = func(ctx context.Context, addr string) (net.Conn, error) {
+	return func(ctx context.Context, addr string) (net.Conn, error) {
 		if opts.DialTimeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, opts.DialTimeout)
 			defer cancel()
 		}
-		raw, err := dialer.DialContext(ctx, "tcp", addr)
+		raw, err := tcp.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
 		}
-		conn := &writeBound{Conn: raw, timeout: timeout}
+		var conn net.Conn = raw
+		if timeout > 0 {
+			conn = &writeBound{Conn: raw, timeout: timeout}
+		}
 		if tlsCfg == nil {
 			return conn, nil
 		}

@@ -162,3 +162,23 @@ func TestPersistentQueueSurvivesExporterRestart(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, exp2.Shutdown(ctx)) })
 	waitForCalls(t, srv, batches*size)
 }
+
+// TestIdleConnectionAfterRestart: the server restarts while the exporter
+// has nothing to send; the next INSERT, without any retry, does not fail
+// on the connection the restart closed.
+func TestIdleConnectionAfterRestart(t *testing.T) {
+	srv := newChildServer(t)
+	srv.start()
+	cfg := testConfig(restartDB)
+	cfg.Endpoint = "clickhouse://" + srv.addr()
+	exp := startExporter(t, cfg, nil)
+	ctx := context.Background()
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(0, 10)...)))
+
+	srv.stop()
+	srv.start()
+	// Longer than a connection may sit idle unchecked.
+	time.Sleep(1100 * time.Millisecond)
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(1, 10)...)))
+	waitForCalls(t, srv, 20)
+}

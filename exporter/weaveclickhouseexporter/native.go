@@ -1,0 +1,206 @@
+package weaveclickhouseexporter // import "github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/callhouse/callhouse/internal/callmap"
+)
+
+// nativeInserts sends the INSERTs of a native-protocol endpoint with ch-go,
+// whose columns encode straight from the records: clickhouse-go's batch
+// copies every value into column buffers that it makes anew for every
+// INSERT, and it boxes LowCardinality values row by row (measured: a third
+// of the exporter's CPU per call). clickhouse-go still runs the schema
+// statements and the HTTP endpoints.
+type nativeInserts struct {
+	addrs []string
+	dial  func(ctx context.Context, addr string) (net.Conn, error)
+	opts  ch.Options
+	// idle holds the connections between INSERTs, one per queue consumer
+	// at most; an INSERT takes one or dials a new one.
+	idle chan idleClient
+}
+
+// idleClient is a connection waiting for the next INSERT, and since when.
+type idleClient struct {
+	*ch.Client
+	since time.Time
+}
+
+// pingAfter is how long a connection may wait unused before it is checked
+// with a ping: the server or a proxy may have closed it meanwhile, and an
+// INSERT on a dead connection would fail and wait for its retry.
+const pingAfter = time.Second
+
+// nativeSettings are the native INSERT's query settings.
+//
+// low_cardinality_allow_in_native_format = 0: the server describes the
+// LowCardinality columns to the INSERT as their plain types, the exporter
+// sends them so (kind.nativeType), and the server turns the values back
+// into LowCardinality itself. The stored types do not change; the server's
+// CPU per INSERT measured the same.
+var nativeSettings = []ch.Setting{{Key: "low_cardinality_allow_in_native_format", Value: "0"}}
+
+// defaultReadTimeout is clickhouse-go's, for a config without timeout.
+const defaultReadTimeout = 5 * time.Minute
+
+// newNativeInserts connects like the clickhouse-go options do: their
+// addresses in order, credentials, TLS, compression and DSN settings.
+// The session database is ch-go's `default` (clickhouse-go asks for none);
+// the INSERT names its table with the database. writeTimeout bounds every
+// write (0: unbounded), as boundWrites does.
+func newNativeInserts(opts *clickhouse.Options, compression string, writeTimeout time.Duration, idle int) *nativeInserts {
+	settings := append([]ch.Setting(nil), nativeSettings...)
+	for k, v := range opts.Settings {
+		settings = append(settings, ch.Setting{Key: k, Value: fmt.Sprint(v)})
+	}
+	method := ch.CompressionLZ4
+	switch compression {
+	case compressionZSTD:
+		method = ch.CompressionZSTD
+	case compressionNone:
+		method = ch.CompressionDisabled
+	}
+	readTimeout := opts.ReadTimeout
+	if readTimeout <= 0 {
+		readTimeout = defaultReadTimeout
+	}
+	return &nativeInserts{
+		addrs: opts.Addr,
+		dial:  dialer(opts, writeTimeout),
+		opts: ch.Options{
+			User:             opts.Auth.Username,
+			Password:         opts.Auth.Password,
+			Compression:      method,
+			ClientName:       "callhouse-weaveclickhouse/" + moduleVersion(),
+			Settings:         settings,
+			ReadTimeout:      readTimeout,
+			HandshakeTimeout: max(opts.DialTimeout, time.Second),
+		},
+		idle: make(chan idleClient, max(idle, 1)),
+	}
+}
+
+// insert runs the INSERT of records, chunkRows per block.
+func (n *nativeInserts) insert(ctx context.Context, statement string, records []callmap.Record) error {
+	c, err := n.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	var chunk []callmap.Record
+	next := func() bool {
+		if len(records) == 0 {
+			return false
+		}
+		size := min(len(records), chunkRows)
+		chunk, records = records[:size], records[size:]
+		return true
+	}
+	next()
+	input := make(proto.Input, len(columns))
+	for i := range columns {
+		input[i] = proto.InputColumn{Name: columns[i].name, Data: recordColumn{kind: &columns[i].kind, rows: &chunk}}
+	}
+	err = c.Do(ctx, ch.Query{
+		Body:  statement + " VALUES",
+		Input: input,
+		OnInput: func(context.Context) error {
+			if !next() {
+				return io.EOF
+			}
+			return nil
+		},
+	})
+	n.release(c, err)
+	return err
+}
+
+// acquire takes an idle connection or connects a new one.
+func (n *nativeInserts) acquire(ctx context.Context) (*ch.Client, error) {
+	for {
+		select {
+		case c := <-n.idle:
+			if c.IsClosed() {
+				continue
+			}
+			if time.Since(c.since) > pingAfter {
+				if err := c.Ping(ctx); err != nil {
+					_ = c.Close()
+					continue
+				}
+			}
+			return c.Client, nil
+		default:
+			return n.connect(ctx)
+		}
+	}
+}
+
+// connect dials the addresses in order and shakes hands with the first
+// that answers.
+func (n *nativeInserts) connect(ctx context.Context) (*ch.Client, error) {
+	var errs []error
+	for _, addr := range n.addrs {
+		conn, err := n.dial(ctx, addr)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c, err := ch.Connect(ctx, conn, n.opts)
+		if err != nil {
+			_ = conn.Close()
+			errs = append(errs, err)
+			continue
+		}
+		return c, nil
+	}
+	return nil, errors.Join(errs...)
+}
+
+// release keeps a connection whose INSERT succeeded for the next one; a
+// failed INSERT may leave the connection mid-protocol, so it is closed.
+func (n *nativeInserts) release(c *ch.Client, err error) {
+	if err == nil {
+		select {
+		case n.idle <- idleClient{Client: c, since: time.Now()}:
+			return
+		default:
+		}
+	}
+	_ = c.Close()
+}
+
+// close closes the idle connections.
+func (n *nativeInserts) close() {
+	for {
+		select {
+		case c := <-n.idle:
+			_ = c.Close()
+		default:
+			return
+		}
+	}
+}
+
+// recordColumn is one column of the block being sent, encoded from the
+// records of the current chunk.
+type recordColumn struct {
+	kind *kind
+	rows *[]callmap.Record
+}
+
+func (c recordColumn) Type() proto.ColumnType { return c.kind.nativeType }
+func (c recordColumn) Rows() int              { return len(*c.rows) }
+
+func (c recordColumn) EncodeColumn(b *proto.Buffer) { c.kind.encode(b, *c.rows) }
+
+func (c recordColumn) WriteColumn(w *proto.Writer) { w.ChainBuffer(c.EncodeColumn) }

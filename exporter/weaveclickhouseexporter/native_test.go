@@ -1,0 +1,114 @@
+package weaveclickhouseexporter
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/callhouse/callhouse/internal/callmap"
+)
+
+// decodeColumn reads a column a native INSERT sends back with ch-go's own
+// column of the type it declares, one value per row (nil for NULL, times
+// in UTC).
+func decodeColumn(t *testing.T, c recordColumn) []any {
+	t.Helper()
+	var buf proto.Buffer
+	c.EncodeColumn(&buf)
+	var col proto.ColAuto
+	require.NoError(t, col.Infer(c.Type()))
+	require.NoError(t, col.Data.DecodeColumn(proto.NewReader(buf.Reader()), c.Rows()))
+	row := reflect.ValueOf(col.Data).MethodByName("Row")
+	out := make([]any, col.Data.Rows())
+	for i := range out {
+		v := row.Call([]reflect.Value{reflect.ValueOf(i)})[0]
+		if v.Kind() == reflect.Struct && v.FieldByName("Set").IsValid() { // proto.Nullable[T]
+			if !v.FieldByName("Set").Bool() {
+				continue
+			}
+			v = v.FieldByName("Value")
+		}
+		out[i] = v.Interface()
+		if tm, ok := out[i].(time.Time); ok {
+			out[i] = tm.UTC()
+		}
+	}
+	return out
+}
+
+// TestNativeColumns: what a native INSERT sends for each column, read back
+// with ch-go's decoders: the same values and NULLs as the HTTP fillers
+// (TestColumns), LowCardinality columns as their plain type.
+func TestNativeColumns(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 4, 123456789, time.UTC)
+	end := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	full := callmap.Record{StartedAt: start, ParentID: "p", WBUserID: "u", Model: "gpt", EndedAt: end, LatencyMS: 7,
+		Status: callmap.StatusSuccess, CostUSD: 0.5, HasCost: true, Inputs: `{"a":1}`, InputTokens: 3, Version: 9}
+	running := callmap.Record{StartedAt: start, Status: callmap.StatusRunning, LatencyMS: 0, Model: "gpt"}
+	rows := []callmap.Record{full, running}
+
+	want := map[string]struct {
+		typ    proto.ColumnType
+		values []any
+	}{
+		"parent_id":    {"Nullable(String)", []any{"p", nil}}, // "" is NULL
+		"started_at":   {"DateTime64(6, 'UTC')", []any{start.Truncate(time.Microsecond), start.Truncate(time.Microsecond)}},
+		"ended_at":     {"Nullable(DateTime64(6, 'UTC'))", []any{end, nil}}, // no end time is NULL
+		"latency_ms":   {"Nullable(Int64)", []any{int64(7), nil}},           // no latency while running
+		"cost_usd":     {"Nullable(Float64)", []any{0.5, nil}},              // no price is NULL, not 0
+		"inputs":       {"String", []any{`{"a":1}`, "{}"}},                  // absent JSON is {}
+		"output":       {"String", []any{"null", "null"}},                   // absent output is null
+		"model":        {"String", []any{"gpt", "gpt"}},                     // LowCardinality sent plain
+		"wb_user_id":   {"Nullable(String)", []any{"u", nil}},               // LowCardinality(Nullable) sent plain
+		"status":       {"String", []any{"success", "running"}},             // plain strings
+		"input_tokens": {"Int64", []any{int64(3), int64(0)}},                // plain values
+		"version":      {"UInt64", []any{uint64(9), uint64(0)}},             // plain values
+		"exception":    {"Nullable(String)", []any{nil, nil}},               // all NULL
+	}
+	checked := 0
+	for i := range columns {
+		c := &columns[i]
+		w, ok := want[c.name]
+		if !ok {
+			continue
+		}
+		checked++
+		t.Run(c.name, func(t *testing.T) {
+			col := recordColumn{kind: &c.kind, rows: &rows}
+			assert.Equal(t, w.typ, col.Type())
+			assert.Equal(t, w.values, decodeColumn(t, col))
+		})
+	}
+	assert.Equal(t, len(want), checked, "every column named above is written")
+}
+
+// BenchmarkEncodeBlock encodes one native INSERT block (chunkRows records
+// with every optional field set), as the exporter sends it.
+func BenchmarkEncodeBlock(b *testing.B) {
+	end := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	rs := make([]callmap.Record, chunkRows)
+	for i := range rs {
+		rs[i] = callmap.Record{
+			ProjectID: "acme/agents", TraceID: "0123456789abcdef0123456789abcdef", ID: "0123456789abcdef",
+			ParentID: "fedcba9876543210", OpName: "weave:///acme/agents/op/chat:abc", OpSafeName: "chat",
+			DisplayName: "chat gpt", StartedAt: end.Add(-time.Second), EndedAt: end, Inputs: `{"messages":[{"role":"user","content":"What is the capital of France?"}]}`,
+			Output: `"Paris"`, Attributes: `{}`, Summary: `{}`, ThreadID: "t", TurnID: "u", WBUserID: "w",
+			WBRunID: "r", Kind: "llm", Model: "gpt", Provider: "openai", Operation: "chat",
+			Status: callmap.StatusSuccess, LatencyMS: 1000, InputTokens: 1, OutputTokens: 2, TotalTokens: 3,
+			CostUSD: 0.5, HasCost: true, Version: 1,
+		}
+	}
+	var buf proto.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		for i := range columns {
+			recordColumn{kind: &columns[i].kind, rows: &rs}.EncodeColumn(&buf)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rs)), "ns/row")
+}
