@@ -326,9 +326,9 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 		}
 		arrivals = append(arrivals, arrival{key: key, rs: rs, ss: ss, src: src, span: sp, slab: slabs.count(sp.TraceID())})
 	})
-	byShard := make([][]int32, len(p.shards)) // indexes into arrivals
-	mapped := arrivals[:0]
-	for _, a := range arrivals {
+	byShard := make([][]int32, len(p.shards)) // indexes into arrivals, of the mapped ones
+	for i := range arrivals {
+		a := &arrivals[i]
 		c := slabs.next(a.slab)
 		if !p.mapSpan(a.rs.Resource(), a.ss.Scope(), a.span, c) {
 			slabs.unused(a.slab)
@@ -339,10 +339,8 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 		a.call = c
 		a.bytes = int64(p.sizer.SpanSize(a.span)) + callBytes(c)
 		sh := shardOf(a.span.TraceID(), len(p.shards))
-		byShard[sh] = append(byShard[sh], int32(len(mapped)))
-		mapped = append(mapped, a)
+		byShard[sh] = append(byShard[sh], int32(i))
 	}
-	arrivals = mapped
 	if failed > 0 {
 		p.tel.ProcessorWeavecallMappingFailures.Add(ctx, failed)
 	}
