@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/ch-go"
@@ -23,8 +25,13 @@ import (
 // statements and the HTTP endpoints.
 type nativeInserts struct {
 	addrs []string
-	dial  func(ctx context.Context, addr string) (net.Conn, error)
-	opts  ch.Options
+	// strategy picks the first address to try, as the DSN's
+	// connection_open_strategy does for clickhouse-go; next counts the
+	// connections for round_robin.
+	strategy clickhouse.ConnOpenStrategy
+	next     atomic.Uint64
+	dial     func(ctx context.Context, addr string) (net.Conn, error)
+	opts     ch.Options
 	// idle holds the connections between INSERTs, one per queue consumer
 	// at most; an INSERT takes one or dials a new one.
 	idle chan idleClient
@@ -75,8 +82,9 @@ func newNativeInserts(opts *clickhouse.Options, compression string, writeTimeout
 		readTimeout = defaultReadTimeout
 	}
 	return &nativeInserts{
-		addrs: opts.Addr,
-		dial:  dialer(opts, writeTimeout),
+		addrs:    opts.Addr,
+		strategy: opts.ConnOpenStrategy,
+		dial:     dialer(opts, writeTimeout),
 		opts: ch.Options{
 			User:             opts.Auth.Username,
 			Password:         opts.Auth.Password,
@@ -145,11 +153,22 @@ func (n *nativeInserts) acquire(ctx context.Context) (*ch.Client, error) {
 	}
 }
 
-// connect dials the addresses in order and shakes hands with the first
-// that answers.
+// connect dials the addresses, from the one the strategy picks on, and
+// shakes hands with the first that answers.
 func (n *nativeInserts) connect(ctx context.Context) (*ch.Client, error) {
+	if len(n.addrs) == 0 {
+		return nil, errors.New("the endpoint names no address")
+	}
+	var first int
+	switch n.strategy {
+	case clickhouse.ConnOpenRoundRobin:
+		first = int((n.next.Add(1) - 1) % uint64(len(n.addrs)))
+	case clickhouse.ConnOpenRandom:
+		first = rand.IntN(len(n.addrs))
+	}
 	var errs []error
-	for _, addr := range n.addrs {
+	for i := range n.addrs {
+		addr := n.addrs[(first+i)%len(n.addrs)]
 		conn, err := n.dial(ctx, addr)
 		if err != nil {
 			errs = append(errs, err)

@@ -1,11 +1,16 @@
 package weaveclickhouseexporter
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -84,6 +89,44 @@ func TestNativeColumns(t *testing.T) {
 		})
 	}
 	assert.Equal(t, len(want), checked, "every column named above is written")
+}
+
+// TestConnectOrder: native connections try the endpoint's addresses from
+// the one the DSN's connection_open_strategy picks, then the others in
+// turn, and report every failure.
+func TestConnectOrder(t *testing.T) {
+	addrs := []string{"a:9000", "b:9000", "c:9000"}
+	tests := []struct {
+		strategy clickhouse.ConnOpenStrategy
+		want     [][]string // addresses tried by each of three connects
+	}{
+		{clickhouse.ConnOpenInOrder, [][]string{addrs, addrs, addrs}},
+		{clickhouse.ConnOpenRoundRobin, [][]string{
+			{"a:9000", "b:9000", "c:9000"}, {"b:9000", "c:9000", "a:9000"}, {"c:9000", "a:9000", "b:9000"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.strategy), func(t *testing.T) {
+			var tried []string
+			n := newNativeInserts(&clickhouse.Options{Addr: addrs, ConnOpenStrategy: tt.strategy}, compressionLZ4, 0, 1)
+			n.dial = func(_ context.Context, addr string) (net.Conn, error) {
+				tried = append(tried, addr)
+				return nil, errors.New("refused by " + addr)
+			}
+			for _, want := range tt.want {
+				tried = nil
+				_, err := n.connect(context.Background())
+				require.Error(t, err)
+				assert.Equal(t, want, tried)
+				for _, a := range addrs {
+					assert.ErrorContains(t, err, "refused by "+a)
+				}
+			}
+		})
+	}
+	n := newNativeInserts(&clickhouse.Options{}, compressionLZ4, 0, 1)
+	_, err := n.connect(context.Background())
+	assert.ErrorContains(t, err, "no address")
 }
 
 // BenchmarkEncodeBlock encodes one native INSERT block (chunkRows records
