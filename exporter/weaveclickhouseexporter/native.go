@@ -1,6 +1,7 @@
 package weaveclickhouseexporter // import "github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,14 +33,24 @@ type nativeInserts struct {
 	next     atomic.Uint64
 	dial     func(ctx context.Context, addr string) (net.Conn, error)
 	opts     ch.Options
+	// maxLifetime is how long a connection is used before it is replaced
+	// (the DSN's conn_max_lifetime), so that connections spread again over
+	// the addresses.
+	maxLifetime time.Duration
 	// idle holds the connections between INSERTs, one per queue consumer
 	// at most; an INSERT takes one or dials a new one.
 	idle chan idleClient
 }
 
+// client is a connection and when it was made.
+type client struct {
+	*ch.Client
+	born time.Time
+}
+
 // idleClient is a connection waiting for the next INSERT, and since when.
 type idleClient struct {
-	*ch.Client
+	client
 	since time.Time
 }
 
@@ -57,8 +68,11 @@ const pingAfter = time.Second
 // CPU per INSERT measured the same.
 var nativeSettings = []ch.Setting{{Key: "low_cardinality_allow_in_native_format", Value: "0"}}
 
-// defaultReadTimeout is clickhouse-go's, for a config without timeout.
-const defaultReadTimeout = 5 * time.Minute
+// Defaults of clickhouse-go, for a DSN without them.
+const (
+	defaultReadTimeout = 5 * time.Minute
+	defaultMaxLifetime = time.Hour
+)
 
 // newNativeInserts connects like the clickhouse-go options do: their
 // addresses in order, credentials, TLS, compression and DSN settings.
@@ -82,9 +96,10 @@ func newNativeInserts(opts *clickhouse.Options, compression string, writeTimeout
 		readTimeout = defaultReadTimeout
 	}
 	return &nativeInserts{
-		addrs:    opts.Addr,
-		strategy: opts.ConnOpenStrategy,
-		dial:     dialer(opts, writeTimeout),
+		addrs:       opts.Addr,
+		strategy:    opts.ConnOpenStrategy,
+		maxLifetime: cmp.Or(opts.ConnMaxLifetime, defaultMaxLifetime),
+		dial:        dialer(opts, writeTimeout),
 		opts: ch.Options{
 			User:             opts.Auth.Username,
 			Password:         opts.Auth.Password,
@@ -133,11 +148,15 @@ func (n *nativeInserts) insert(ctx context.Context, statement string, records []
 }
 
 // acquire takes an idle connection or connects a new one.
-func (n *nativeInserts) acquire(ctx context.Context) (*ch.Client, error) {
+func (n *nativeInserts) acquire(ctx context.Context) (client, error) {
 	for {
 		select {
 		case c := <-n.idle:
 			if c.IsClosed() {
+				continue
+			}
+			if n.maxLifetime > 0 && time.Since(c.born) > n.maxLifetime {
+				_ = c.Close()
 				continue
 			}
 			if time.Since(c.since) > pingAfter {
@@ -146,7 +165,7 @@ func (n *nativeInserts) acquire(ctx context.Context) (*ch.Client, error) {
 					continue
 				}
 			}
-			return c.Client, nil
+			return c.client, nil
 		default:
 			return n.connect(ctx)
 		}
@@ -155,9 +174,9 @@ func (n *nativeInserts) acquire(ctx context.Context) (*ch.Client, error) {
 
 // connect dials the addresses, from the one the strategy picks on, and
 // shakes hands with the first that answers.
-func (n *nativeInserts) connect(ctx context.Context) (*ch.Client, error) {
+func (n *nativeInserts) connect(ctx context.Context) (client, error) {
 	if len(n.addrs) == 0 {
-		return nil, errors.New("the endpoint names no address")
+		return client{}, errors.New("the endpoint names no address")
 	}
 	var first int
 	switch n.strategy {
@@ -180,17 +199,17 @@ func (n *nativeInserts) connect(ctx context.Context) (*ch.Client, error) {
 			errs = append(errs, err)
 			continue
 		}
-		return c, nil
+		return client{Client: c, born: time.Now()}, nil
 	}
-	return nil, errors.Join(errs...)
+	return client{}, errors.Join(errs...)
 }
 
 // release keeps a connection whose INSERT succeeded for the next one; a
 // failed INSERT may leave the connection mid-protocol, so it is closed.
-func (n *nativeInserts) release(c *ch.Client, err error) {
+func (n *nativeInserts) release(c client, err error) {
 	if err == nil {
 		select {
-		case n.idle <- idleClient{Client: c, since: time.Now()}:
+		case n.idle <- idleClient{client: c, since: time.Now()}:
 			return
 		default:
 		}

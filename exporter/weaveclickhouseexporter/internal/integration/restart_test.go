@@ -2,6 +2,9 @@ package integration
 
 import (
 	"context"
+	"io"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 
 	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
 	"github.com/callhouse/callhouse/internal/callmap"
+	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
 
 const restartDB = "weave_restart"
@@ -181,4 +185,60 @@ func TestIdleConnectionAfterRestart(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(1, 10)...)))
 	waitForCalls(t, srv, 20)
+}
+
+// countingProxy forwards connections to addr and counts them.
+type countingProxy struct {
+	net.Listener
+	accepted atomic.Int64
+}
+
+func newCountingProxy(t *testing.T, addr string) *countingProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &countingProxy{Listener: l}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			p.accepted.Add(1)
+			out, err := net.Dial("tcp", addr)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+			go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
+		}
+	}()
+	return p
+}
+
+// TestConnectionReuse: INSERTs one after another share one connection;
+// with conn_max_lifetime in the DSN a connection older than that is
+// replaced.
+func TestConnectionReuse(t *testing.T) {
+	for _, tc := range []struct {
+		dsn  string
+		want int64
+	}{{"", 1}, {"?conn_max_lifetime=1ms", 3}} {
+		t.Run(tc.dsn, func(t *testing.T) {
+			db := embeddedchtest.Database(t)
+			proxy := newCountingProxy(t, embeddedchtest.Addr())
+			cfg := testConfig(db)
+			cfg.Endpoint = "clickhouse://" + proxy.Addr().String() + tc.dsn
+			exp := startExporter(t, cfg, nil)
+			// The schema was created at start through clickhouse-go's
+			// own connections.
+			before := proxy.accepted.Load()
+			for b := range 3 {
+				time.Sleep(2 * time.Millisecond) // older than 1ms
+				require.NoError(t, exp.ConsumeTraces(context.Background(), annotatedTraces(batchOf(b, 5)...)))
+			}
+			assert.Equal(t, tc.want, proxy.accepted.Load()-before)
+		})
+	}
 }
