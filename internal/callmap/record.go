@@ -1,7 +1,10 @@
 package callmap
 
 import (
+	"encoding/json"
+	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -39,22 +42,30 @@ type Record struct {
 }
 
 // AnnotationKey is the reserved span attribute under which the processor
-// stores the derived call, as a map whose keys are the Record's fields in
-// snake_case. Spans carrying it are written as they are; others are mapped.
+// stores the derived call. Spans carrying it are written as they are;
+// others are mapped.
+//
+// Its value is a map of five strings: the four JSON fields (inputs,
+// output, attributes, summary) as JSON text, and "call", one JSON object
+// holding the other fields in snake_case (ids and times are the span's
+// own and are not repeated). Every map entry costs an allocation and a
+// lookup on both sides of the hand-over, so the scalar fields travel
+// together; all of it stays readable in a debug exporter's output.
 const AnnotationKey = "callhouse.call"
 
-// Annotation keys inside AnnotationKey's map.
+// Annotation keys: the map's entries, then the members of its "call" object.
 const (
+	annCall         = "call"
+	annInputs       = "inputs"
+	annOutput       = "output"
+	annAttributes   = "attributes"
+	annSummary      = "summary"
 	annVersion      = "version"
 	annProjectID    = "project_id"
 	annOpName       = "op_name"
 	annOpSafeName   = "op_safe_name"
 	annDisplayName  = "display_name"
 	annException    = "exception"
-	annInputs       = "inputs"
-	annOutput       = "output"
-	annAttributes   = "attributes"
-	annSummary      = "summary"
 	annThreadID     = "thread_id"
 	annTurnID       = "turn_id"
 	annWBUserID     = "wb_user_id"
@@ -72,48 +83,59 @@ const (
 )
 
 // Annotate stores r on the span under AnnotationKey, replacing an earlier
-// annotation. Ids and times are the span's own and are not repeated.
-// Optional fields that are empty are left out.
+// annotation. Optional fields that are empty are left out of "call".
 func Annotate(span ptrace.Span, r *Record) {
 	m := span.Attributes().PutEmptyMap(AnnotationKey)
-	m.EnsureCapacity(24)
-	m.PutInt(annVersion, int64(r.Version))
-	m.PutStr(annProjectID, r.ProjectID)
-	m.PutStr(annOpName, r.OpName)
-	m.PutStr(annOpSafeName, r.OpSafeName)
-	putOptional(m, annDisplayName, r.DisplayName)
-	putOptional(m, annException, r.Exception)
+	m.EnsureCapacity(5)
+	bp := bufPool.Get().(*[]byte)
+	b := r.appendCallJSON((*bp)[:0])
+	m.PutStr(annCall, string(b))
+	if cap(b) <= maxPooledBytes {
+		*bp = b
+		bufPool.Put(bp)
+	}
 	m.PutStr(annInputs, r.Inputs)
 	m.PutStr(annOutput, r.Output)
 	m.PutStr(annAttributes, r.Attributes)
 	m.PutStr(annSummary, r.Summary)
-	putOptional(m, annThreadID, r.ThreadID)
-	putOptional(m, annTurnID, r.TurnID)
-	putOptional(m, annWBUserID, r.WBUserID)
-	putOptional(m, annWBRunID, r.WBRunID)
-	putOptional(m, annKind, r.Kind)
-	putOptional(m, annModel, r.Model)
-	putOptional(m, annProvider, r.Provider)
-	putOptional(m, annOperation, r.Operation)
-	m.PutStr(annStatus, string(r.Status))
-	m.PutInt(annLatencyMS, r.LatencyMS)
-	m.PutInt(annInputTokens, r.InputTokens)
-	m.PutInt(annOutputTokens, r.OutputTokens)
-	m.PutInt(annTotalTokens, r.TotalTokens)
-	if r.HasCost {
-		m.PutDouble(annCostUSD, r.CostUSD)
-	}
 }
 
-func putOptional(m pcommon.Map, k, v string) {
-	if v != "" {
-		m.PutStr(k, v)
+// appendCallJSON appends the "call" object of the annotation.
+func (r *Record) appendCallJSON(b []byte) []byte {
+	b = strconv.AppendUint(append(b, `{"`+annVersion+`":`...), r.Version, 10)
+	b = appendString(append(b, `,"`+annProjectID+`":`...), r.ProjectID)
+	b = appendString(append(b, `,"`+annOpName+`":`...), r.OpName)
+	b = appendString(append(b, `,"`+annOpSafeName+`":`...), r.OpSafeName)
+	for _, f := range [...]struct{ qk, v string }{
+		{`,"` + annDisplayName + `":`, r.DisplayName},
+		{`,"` + annException + `":`, r.Exception},
+		{`,"` + annThreadID + `":`, r.ThreadID},
+		{`,"` + annTurnID + `":`, r.TurnID},
+		{`,"` + annWBUserID + `":`, r.WBUserID},
+		{`,"` + annWBRunID + `":`, r.WBRunID},
+		{`,"` + annKind + `":`, r.Kind},
+		{`,"` + annModel + `":`, r.Model},
+		{`,"` + annProvider + `":`, r.Provider},
+		{`,"` + annOperation + `":`, r.Operation},
+	} {
+		if f.v != "" {
+			b = appendString(append(b, f.qk...), f.v)
+		}
 	}
+	b = appendString(append(b, `,"`+annStatus+`":`...), string(r.Status))
+	b = strconv.AppendInt(append(b, `,"`+annLatencyMS+`":`...), r.LatencyMS, 10)
+	b = strconv.AppendInt(append(b, `,"`+annInputTokens+`":`...), r.InputTokens, 10)
+	b = strconv.AppendInt(append(b, `,"`+annOutputTokens+`":`...), r.OutputTokens, 10)
+	b = strconv.AppendInt(append(b, `,"`+annTotalTokens+`":`...), r.TotalTokens, 10)
+	if r.HasCost {
+		b = appendFloat(append(b, `,"`+annCostUSD+`":`...), r.CostUSD)
+	}
+	return append(b, '}')
 }
 
 // FromAnnotation reads the record the processor stored on the span. ok is
-// false when the span carries no annotation (or one of another shape), and
-// then the span must be mapped.
+// false when the span carries no annotation, or one of another layout (an
+// older release's, or not ours), and then the span must be mapped.
 func FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 	v, found := span.Attributes().Get(AnnotationKey)
 	if !found || v.Type() != pcommon.ValueTypeMap {
@@ -124,61 +146,159 @@ func FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 	if end := span.EndTimestamp(); end != 0 {
 		r.EndedAt = end.AsTime().UTC()
 	}
-	v.Map().Range(func(k string, val pcommon.Value) bool {
-		switch k {
-		case annVersion:
-			r.Version = uint64(val.Int())
-		case annProjectID:
-			r.ProjectID = val.Str()
-		case annOpName:
-			r.OpName = val.Str()
-		case annOpSafeName:
-			r.OpSafeName = val.Str()
-		case annDisplayName:
-			r.DisplayName = val.Str()
-		case annException:
-			r.Exception = val.Str()
-		case annInputs:
-			r.Inputs = val.Str()
-		case annOutput:
-			r.Output = val.Str()
-		case annAttributes:
-			r.Attributes = val.Str()
-		case annSummary:
-			r.Summary = val.Str()
-		case annThreadID:
-			r.ThreadID = val.Str()
-		case annTurnID:
-			r.TurnID = val.Str()
-		case annWBUserID:
-			r.WBUserID = val.Str()
-		case annWBRunID:
-			r.WBRunID = val.Str()
-		case annKind:
-			r.Kind = val.Str()
-		case annModel:
-			r.Model = val.Str()
-		case annProvider:
-			r.Provider = val.Str()
-		case annOperation:
-			r.Operation = val.Str()
-		case annStatus:
-			r.Status = Status(val.Str())
-		case annLatencyMS:
-			r.LatencyMS = val.Int()
-		case annInputTokens:
-			r.InputTokens = val.Int()
-		case annOutputTokens:
-			r.OutputTokens = val.Int()
-		case annTotalTokens:
-			r.TotalTokens = val.Int()
-		case annCostUSD:
-			r.CostUSD, r.HasCost = val.Double(), true
+	fields, parts := false, 0
+	for k, val := range v.Map().All() {
+		if val.Type() != pcommon.ValueTypeStr {
+			return Record{}, false
 		}
-		return true
-	})
+		switch k {
+		case annCall:
+			fields = r.setCallFields(val.Str())
+		case annInputs:
+			r.Inputs, parts = val.Str(), parts+1
+		case annOutput:
+			r.Output, parts = val.Str(), parts+1
+		case annAttributes:
+			r.Attributes, parts = val.Str(), parts+1
+		case annSummary:
+			r.Summary, parts = val.Str(), parts+1
+		}
+	}
 	// An annotation without the fields every call has is not ours.
-	return r, r.ProjectID != "" && r.OpName != "" && r.Status != ""
+	return r, fields && parts == 4 && r.ProjectID != "" && r.OpName != "" && r.Status != ""
+}
+
+// setCallFields reads the annotation's "call" object into r. It reads what
+// appendCallJSON writes (keys without escapes, strings, integers, one
+// float) and reports false on anything else.
+func (r *Record) setCallFields(s string) bool {
+	if len(s) < 2 || s[0] != '{' {
+		return false
+	}
+	for i := 1; ; {
+		if i >= len(s) || s[i] != '"' {
+			return false
+		}
+		end := strings.IndexByte(s[i+1:], '"')
+		if end < 0 {
+			return false
+		}
+		key := s[i+1 : i+1+end]
+		i += end + 2
+		if i >= len(s) || s[i] != ':' {
+			return false
+		}
+		i++
+		if i < len(s) && s[i] == '"' {
+			j := scanString(s, i)
+			if j < 0 {
+				return false
+			}
+			str, ok := jsonUnquote(s[i:j])
+			if !ok || !r.setStr(key, str) {
+				return false
+			}
+			i = j
+		} else {
+			j := i
+			for j < len(s) && s[j] != ',' && s[j] != '}' {
+				j++
+			}
+			if !r.setNum(key, s[i:j]) {
+				return false
+			}
+			i = j
+		}
+		if i >= len(s) {
+			return false
+		}
+		switch s[i] {
+		case ',':
+			i++
+		case '}':
+			return i == len(s)-1
+		default:
+			return false
+		}
+	}
+}
+
+// setStr sets the string field named key; false for a key that is not one.
+func (r *Record) setStr(key, v string) bool {
+	switch key {
+	case annProjectID:
+		r.ProjectID = v
+	case annOpName:
+		r.OpName = v
+	case annOpSafeName:
+		r.OpSafeName = v
+	case annDisplayName:
+		r.DisplayName = v
+	case annException:
+		r.Exception = v
+	case annThreadID:
+		r.ThreadID = v
+	case annTurnID:
+		r.TurnID = v
+	case annWBUserID:
+		r.WBUserID = v
+	case annWBRunID:
+		r.WBRunID = v
+	case annKind:
+		r.Kind = v
+	case annModel:
+		r.Model = v
+	case annProvider:
+		r.Provider = v
+	case annOperation:
+		r.Operation = v
+	case annStatus:
+		r.Status = Status(v)
+	case annCostUSD:
+		f, ok := nonFinite[v]
+		r.CostUSD, r.HasCost = f, true
+		return ok
+	default:
+		return false
+	}
+	return true
+}
+
+// setNum sets the numeric field named key from its JSON text.
+func (r *Record) setNum(key, v string) bool {
+	var err error
+	switch key {
+	case annVersion:
+		r.Version, err = strconv.ParseUint(v, 10, 64)
+	case annLatencyMS:
+		r.LatencyMS, err = strconv.ParseInt(v, 10, 64)
+	case annInputTokens:
+		r.InputTokens, err = strconv.ParseInt(v, 10, 64)
+	case annOutputTokens:
+		r.OutputTokens, err = strconv.ParseInt(v, 10, 64)
+	case annTotalTokens:
+		r.TotalTokens, err = strconv.ParseInt(v, 10, 64)
+	case annCostUSD:
+		r.CostUSD, err = strconv.ParseFloat(v, 64)
+		r.HasCost = true
+	default:
+		return false
+	}
+	return err == nil
+}
+
+// nonFinite reads the strings appendFloat writes for NaN and ±Inf.
+var nonFinite = map[string]float64{"NaN": math.NaN(), "Infinity": math.Inf(1), "-Infinity": math.Inf(-1)}
+
+// jsonUnquote is the value of a valid JSON string token (quotes included):
+// a substring of it when there is no escape, else decoded.
+func jsonUnquote(tok string) (string, bool) {
+	inner := tok[1 : len(tok)-1]
+	if strings.IndexByte(inner, '\\') < 0 {
+		return inner, true
+	}
+	var v string
+	return v, json.Unmarshal(bytesOf(tok), &v) == nil
 }
 
 // ToRecord encodes the call for storage: JSON fields as text, the summary
