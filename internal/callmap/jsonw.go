@@ -111,29 +111,67 @@ func appendCost(b []byte, f float64) []byte {
 		return appendCostSlow(b, f)
 	}
 	var tmp [32]byte
-	e := strconv.AppendFloat(tmp[:0], f, 'e', costDigits-1, 64) // [-]d.ddddddddddde±dd[d]
-	neg := e[0] == '-'
-	if neg {
-		e = e[1:]
+	var digits []byte
+	var exp int
+	if n, e, ok := roundedCostDigits(math.Abs(f)); ok {
+		digits, exp = strconv.AppendUint(tmp[:0], n, 10), e
+	} else {
+		e := strconv.AppendFloat(tmp[:0], math.Abs(f), 'e', costDigits-1, 64) // d.ddddddddddde±dd[d]
+		e[1] = e[0]                                                           // drop the point
+		digits = e[1 : costDigits+1]
+		for _, c := range e[costDigits+3:] { // after "e±"
+			exp = exp*10 + int(c-'0')
+		}
+		if e[costDigits+2] == '-' {
+			exp = -exp
+		}
 	}
-	var digits [costDigits]byte
-	digits[0] = e[0]
-	n := 1 + copy(digits[1:], e[2:costDigits+1])
-	for n > 1 && digits[n-1] == '0' {
-		n--
+	for len(digits) > 1 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
 	}
-	exp := 0
-	for _, c := range e[costDigits+3:] { // after "e±"
-		exp = exp*10 + int(c-'0')
-	}
-	if e[costDigits+2] == '-' {
-		exp = -exp
-	}
-	if neg {
+	if f < 0 {
 		b = append(b, '-')
 	}
-	return appendDecimal(b, digits[:n], exp)
+	return appendDecimal(b, digits, exp)
 }
+
+// roundedCostDigits rounds a > 0 to twelve significant digits with float
+// arithmetic: n (12 digits, trailing zeros kept) × 10^(exp-11). Scaling by
+// an exact power of ten rounds once, so the product is within 1.2e-4 of
+// the exact one; ok is false when that could change the rounding (a
+// fraction near one half) or the scale is not exact, and strconv decides.
+// Most costs take this path: it is several times cheaper than formatting.
+func roundedCostDigits(a float64) (n uint64, exp int, ok bool) {
+	_, e2 := math.Frexp(a)         // a in [2^(e2-1), 2^e2)
+	exp = ((e2 - 1) * 78913) >> 18 // floor((e2-1)·log10 2): floor(log10 a) or one less
+	k := costDigits - 1 - exp
+	if k < 0 || k >= len(exactPow10) {
+		return 0, 0, false
+	}
+	m := a * exactPow10[k]
+	if m >= 1e12 { // the estimate was one low
+		if k--; k < 0 {
+			return 0, 0, false
+		}
+		exp++
+		m = a * exactPow10[k]
+	}
+	if m < 1e11 {
+		return 0, 0, false
+	}
+	if frac := m - math.Floor(m); frac > 0.499 && frac < 0.501 {
+		return 0, 0, false
+	}
+	n = uint64(math.Round(m))
+	if n == 1e12 { // rounding carried into a thirteenth digit
+		n, exp = 1e11, exp+1
+	}
+	return n, exp, true
+}
+
+// exactPow10 holds the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // appendPrice appends a unit price as appendCost does. Unit prices come
 // from the price table, so a handful of values recur call after call; their

@@ -42,8 +42,10 @@ func TestAppendCostMatchesDefinition(t *testing.T) {
 		412 * 0.15e-6, 96 * 0.6e-6, 128 * 0.075e-6,
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for range 20000 {
-		in = append(in, math.Float64frombits(r.Uint64()), r.Float64()*math.Pow(10, float64(r.IntN(60)-30)))
+	for range 50000 {
+		in = append(in, math.Float64frombits(r.Uint64()), r.Float64()*math.Pow(10, float64(r.IntN(60)-30)),
+			// costs as they are made: tokens × a decimal price, summed
+			float64(r.IntN(1e6))*float64(r.IntN(1e4))*1e-9+float64(r.IntN(1e5))*float64(r.IntN(1e3))*1e-8)
 	}
 	for _, f := range in {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
