@@ -90,3 +90,40 @@ func TestViews(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestTraceAcrossProjects pins the documented treatment of a trace whose
+// services report to two projects: a traces row per project, each counting
+// its own calls, the earliest call standing in for the root where the root
+// is not.
+func TestTraceAcrossProjects(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	exp := startExporter(t, testConfig(db), nil)
+	conn := connectShared(t)
+	ctx := context.Background()
+
+	other := func(r callmap.Record) callmap.Record {
+		r.ProjectID, r.OpName = "acme/tools", "weave:///acme/tools/op/chat:abc123"
+		return r
+	}
+	root, child, grandchild := record(5, 0, 1), other(record(5, 1, 1)), other(record(5, 2, 1))
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(root, child, grandchild)))
+
+	rows, err := conn.Query(ctx, "SELECT project_id, root_id, calls FROM `"+db+"`.traces WHERE trace_id = '"+root.TraceID+"' ORDER BY project_id")
+	require.NoError(t, err)
+	type row struct {
+		project, root string
+		calls         uint64
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		require.NoError(t, rows.Scan(&r.project, &r.root, &r.calls))
+		got = append(got, r)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []row{{"acme/agents", root.ID, 1}, {"acme/tools", child.ID, 2}}, got)
+
+	var whole uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.calls WHERE trace_id = '"+root.TraceID+"'").Scan(&whole))
+	assert.Equal(t, uint64(3), whole, "the whole trace through weave.calls")
+}
