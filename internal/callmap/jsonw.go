@@ -82,6 +82,9 @@ func appendFloat(b []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(b, `"-Infinity"`...)
 	}
+	if out, ok := appendShortFloat(b, f); ok {
+		return out
+	}
 	abs, format := math.Abs(f), byte('f')
 	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -96,6 +99,54 @@ func appendFloat(b []byte, f float64) []byte {
 	}
 	return b
 }
+
+// appendShortFloat appends f as appendFloat does when f is a decimal with
+// few fractional digits (0.7, 1, 0.95, 1234.5 — what span attributes such
+// as temperatures, scores and sizes hold): the fewest fractional digits k
+// whose nearest integer at that scale, divided back, is f. With both the
+// integer (< 2^53) and 10^k exact, that division is the correctly rounded
+// parse of the decimal, so the test is exact and the digits are the
+// shortest. ok is false for anything else; strconv's general algorithm,
+// several times dearer, takes those.
+func appendShortFloat(b []byte, f float64) ([]byte, bool) {
+	a := math.Abs(f)
+	if !(a >= 1e-6 && a < 1e15) {
+		return b, false
+	}
+	for k := 0; k <= maxShortFloatDigits; k++ {
+		m := a * exactPow10[k]
+		if m >= 1<<53 {
+			break
+		}
+		r := math.Round(m)
+		if r/exactPow10[k] != a {
+			continue
+		}
+		if f < 0 {
+			b = append(b, '-')
+		}
+		n := uint64(r)
+		var tmp [24]byte
+		d := strconv.AppendUint(tmp[:0], n, 10)
+		if k == 0 {
+			return append(b, d...), true
+		}
+		if len(d) <= k { // 0.000ddd
+			b = append(b, '0', '.')
+			for i := len(d); i < k; i++ {
+				b = append(b, '0')
+			}
+			return append(b, d...), true
+		}
+		b = append(b, d[:len(d)-k]...)
+		return append(append(b, '.'), d[len(d)-k:]...), true
+	}
+	return b, false
+}
+
+// maxShortFloatDigits bounds appendShortFloat's search: past it the
+// general algorithm is as cheap as more rounds.
+const maxShortFloatDigits = 8
 
 // appendCost appends a USD amount or price. Costs are sums of products of
 // decimal prices, so binary noise shows up (0.0045000000000000005); rounding

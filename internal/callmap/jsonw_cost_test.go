@@ -89,3 +89,38 @@ func TestAppendPrice(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendFloatMatchesEncodingJSON holds appendFloat (its short-decimal
+// path included) to encoding/json's formatting of finite floats: short
+// decimals at every scale, their neighbours, and random bits.
+func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
+	in := []float64{0.7, 1, 0.95, 1234.5, 1e-6, 9.99999e-7, 1e15, 999999999999999.9, 1e21, 0.1 + 0.2, 5e-324, -0.5, -0.0, 0, 123456789.123, 0.00012345678, 4503599627370495.5}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		short := float64(r.Int64N(1e9)) / math.Pow(10, float64(r.IntN(12)))
+		in = append(in, short, math.Nextafter(short, 0), math.Nextafter(short, 2e9), -short,
+			math.Float64frombits(r.Uint64()), r.Float64()*math.Pow(10, float64(r.IntN(30)-10)))
+	}
+	for _, f := range in {
+		checkFloat(t, f)
+	}
+}
+
+func FuzzAppendFloat(f *testing.F) {
+	f.Add(0.7)
+	f.Add(1234.5)
+	f.Fuzz(checkFloat)
+}
+
+func checkFloat(t *testing.T, f float64) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return
+	}
+	want, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendFloat(nil, f); string(got) != string(want) {
+		t.Fatalf("appendFloat(%v) = %s, want %s", f, got, want)
+	}
+}
