@@ -197,6 +197,7 @@ type state struct {
 	raw      []byte
 	events   []int      // indexes of events consumed by a convention
 	classes  []keyClass // the last span's attribute keys, classified, by position
+	ops      opCache    // the digests of the ops seen last
 }
 
 func (m *Mapper) getState() *state {

@@ -25,14 +25,6 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
-	}
-	return h
-}
-
 func fnvBytes(h uint64, b []byte) uint64 {
 	for _, c := range b {
 		h ^= uint64(c)
@@ -51,19 +43,53 @@ func appendHex(b []byte, h uint64, n int) []byte {
 
 // opDigest hashes an op's identity: the span name, the instrumentation
 // scope's name and version, and the code.* attributes (sorted by key, values
-// as JSON). Fields are separated by a 0 byte.
+// as JSON), separated by 0 bytes. Spans of one app repeat a handful of ops,
+// so the identity is written out and looked up among the last ones hashed
+// (a memory comparison) before it is hashed byte by byte.
 func (st *state) opDigest(name string, scope pcommon.InstrumentationScope) uint64 {
-	h := uint64(fnvOffset)
-	h = fnvString(h, name)
-	h = fnvString(h*fnvPrime, scope.Name()) // *fnvPrime: the 0 separator
-	h = fnvString(h*fnvPrime, scope.Version())
+	start := len(st.raw)
+	b := append(st.raw, name...)
+	b = append(append(b, 0), scope.Name()...)
+	b = append(append(b, 0), scope.Version()...)
 	slices.SortFunc(st.code, func(a, b kv) int { return strings.Compare(a.k, b.k) })
 	for _, a := range st.code {
-		h = fnvString(h*fnvPrime, a.k)
-		start := len(st.raw)
-		st.raw = st.w.appendValue(st.raw, a.v)
-		h = fnvBytes(h*fnvPrime, st.raw[start:])
-		st.raw = st.raw[:start]
+		b = append(append(b, 0), a.k...)
+		b = st.w.appendValue(append(b, 0), a.v)
+	}
+	h := st.ops.digest(b[start:])
+	st.raw = b[:start]
+	return h
+}
+
+// opCache holds the digests of the op identities hashed last.
+type opCache struct {
+	ents [8]opCacheEnt
+	next int // the entry to replace next
+}
+
+type opCacheEnt struct {
+	id     []byte
+	digest uint64
+}
+
+// maxCachedOpID keeps an outsized identity from pinning its bytes.
+const maxCachedOpID = 1 << 10
+
+// digest is FNV-1a over id, from the cache when id was hashed lately.
+func (c *opCache) digest(id []byte) uint64 {
+	for i := range c.ents {
+		if e := &c.ents[i]; e.id != nil && string(e.id) == string(id) {
+			return e.digest
+		}
+	}
+	h := fnvBytes(fnvOffset, id)
+	if len(id) <= maxCachedOpID {
+		e := &c.ents[c.next]
+		e.id, e.digest = append(e.id[:0], id...), h
+		if e.id == nil { // an empty identity still marks the entry used
+			e.id = []byte{}
+		}
+		c.next = (c.next + 1) % len(c.ents)
 	}
 	return h
 }

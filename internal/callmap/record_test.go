@@ -167,3 +167,21 @@ func FuzzAnnotation(f *testing.F) {
 		require.Equal(t, r, r2)
 	})
 }
+
+// TestOpCache: a digest from the cache is the digest of the bytes, also
+// after evictions and when the caller reuses its buffer.
+func TestOpCache(t *testing.T) {
+	var c opCache
+	buf := make([]byte, 0, 64)
+	for round := range 3 {
+		for i := range 12 { // more identities than entries: evictions
+			buf = append(buf[:0], "chat\x00scope\x00v"...)
+			buf = append(buf, byte('a'+i))
+			want := fnvBytes(fnvOffset, buf)
+			require.Equal(t, want, c.digest(buf), "round %d, identity %d", round, i)
+			buf[0] = 'X' // the caller's scratch is reused: the cache keeps its own copy
+		}
+	}
+	require.Equal(t, fnvBytes(fnvOffset, nil), c.digest(nil))
+	require.Equal(t, fnvBytes(fnvOffset, []byte{}), c.digest([]byte{}))
+}
