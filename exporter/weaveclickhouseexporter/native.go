@@ -122,6 +122,9 @@ func (n *nativeInserts) insert(ctx context.Context, statement string, records []
 	var chunk []callmap.Record
 	next := func() bool {
 		if len(records) == 0 {
+			// Empty, or ch-go sends the last chunk again as the input's
+			// tail when OnInput says io.EOF.
+			chunk = nil
 			return false
 		}
 		size := min(len(records), chunkRows)
