@@ -66,7 +66,7 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 		if e.cfg.Timeout > 0 {
 			boundWrites(opts, e.cfg.Timeout)
 		}
-		e.native = newNativeInserts(opts, e.cfg.Compression, e.cfg.Timeout, e.cfg.consumers())
+		e.native = newNativeInserts(opts, e.cfg.Compression, e.cfg.consumers())
 	}
 	e.addr = strings.Join(opts.Addr, ",")
 	conn, err := clickhouse.Open(opts)

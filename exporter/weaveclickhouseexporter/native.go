@@ -77,9 +77,12 @@ const (
 // newNativeInserts connects like the clickhouse-go options do: their
 // addresses in order, credentials, TLS, compression and DSN settings.
 // The session database is ch-go's `default` (clickhouse-go asks for none);
-// the INSERT names its table with the database. writeTimeout bounds every
-// write (0: unbounded), as boundWrites does.
-func newNativeInserts(opts *clickhouse.Options, compression string, writeTimeout time.Duration, idle int) *nativeInserts {
+// the INSERT names its table with the database. Writes are not bounded per
+// write (boundWrites): ch-go bounds each one by the context's deadline, the
+// exporter's timeout, and a per-write bound set on every write would push
+// that deadline back, and the second ch-go gives the query's cancellation,
+// by a whole timeout.
+func newNativeInserts(opts *clickhouse.Options, compression string, idle int) *nativeInserts {
 	settings := append([]ch.Setting(nil), nativeSettings...)
 	for k, v := range opts.Settings {
 		settings = append(settings, ch.Setting{Key: k, Value: fmt.Sprint(v)})
@@ -99,7 +102,7 @@ func newNativeInserts(opts *clickhouse.Options, compression string, writeTimeout
 		addrs:       opts.Addr,
 		strategy:    opts.ConnOpenStrategy,
 		maxLifetime: cmp.Or(opts.ConnMaxLifetime, defaultMaxLifetime),
-		dial:        dialer(opts, writeTimeout),
+		dial:        dialer(opts, 0),
 		opts: ch.Options{
 			User:             opts.Auth.Username,
 			Password:         opts.Auth.Password,

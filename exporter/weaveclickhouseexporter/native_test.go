@@ -108,7 +108,7 @@ func TestConnectOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.strategy), func(t *testing.T) {
 			var tried []string
-			n := newNativeInserts(&clickhouse.Options{Addr: addrs, ConnOpenStrategy: tt.strategy}, compressionLZ4, 0, 1)
+			n := newNativeInserts(&clickhouse.Options{Addr: addrs, ConnOpenStrategy: tt.strategy}, compressionLZ4, 1)
 			n.dial = func(_ context.Context, addr string) (net.Conn, error) {
 				tried = append(tried, addr)
 				return nil, errors.New("refused by " + addr)
@@ -124,7 +124,7 @@ func TestConnectOrder(t *testing.T) {
 			}
 		})
 	}
-	n := newNativeInserts(&clickhouse.Options{}, compressionLZ4, 0, 1)
+	n := newNativeInserts(&clickhouse.Options{}, compressionLZ4, 1)
 	_, err := n.connect(context.Background())
 	assert.ErrorContains(t, err, "no address")
 }

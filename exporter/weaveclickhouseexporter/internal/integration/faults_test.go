@@ -2,8 +2,11 @@ package integration
 
 import (
 	"context"
+	"io"
 	"net"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -120,4 +123,105 @@ func TestTypeMismatchIsPermanent(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "%v", err)
 	assert.Regexp(t, "schema mismatch|type mismatch", err.Error())
+}
+
+// stallingProxy forwards connections to a server until stall is called;
+// from then on it takes no more of the client's bytes, as a server that
+// hangs with its connections open: a large INSERT cannot be written, a
+// small one is never answered.
+type stallingProxy struct {
+	net.Listener
+	stalled chan struct{} // closed by stall
+	closed  chan struct{} // closed at cleanup
+}
+
+func newStallingProxy(t *testing.T, addr string) *stallingProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &stallingProxy{Listener: l, stalled: make(chan struct{}), closed: make(chan struct{})}
+	var conns sync.WaitGroup
+	t.Cleanup(func() {
+		close(p.closed)
+		_ = l.Close()
+		conns.Wait()
+	})
+	toServer := func(server, client net.Conn) {
+		defer conns.Done()
+		defer func() { _ = server.Close(); _ = client.Close() }()
+		buf := make([]byte, 32<<10)
+		for {
+			select {
+			case <-p.stalled:
+				<-p.closed
+				return
+			default:
+			}
+			n, err := client.Read(buf)
+			if n > 0 {
+				if _, err := server.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	go func() {
+		for {
+			client, err := l.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", addr)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			conns.Add(2)
+			go toServer(server, client)
+			go func() {
+				defer conns.Done()
+				_, _ = io.Copy(client, server)
+				_ = client.Close()
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *stallingProxy) stall() { close(p.stalled) }
+
+// TestStalledServerTimesOut: a server that stops taking the INSERT's data,
+// or stops answering, fails the INSERT as a retryable timeout once the
+// exporter's timeout has passed, plus at most the second ch-go gives the
+// query's cancellation; the INSERT is not held for a multiple of it.
+func TestStalledServerTimesOut(t *testing.T) {
+	const timeout = 3 * time.Second
+	const cancelAllowance = 2 * time.Second // ch-go's 1s to send Cancel, and slack
+	for _, tc := range []struct {
+		name  string
+		calls int // enough to fill the socket buffers when the server stops reading
+	}{{"server stops reading", 20_000}, {"server stops answering", 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := embeddedchtest.Database(t)
+			proxy := newStallingProxy(t, embeddedchtest.Addr())
+			cfg := testConfig(db)
+			cfg.Endpoint = "clickhouse://" + proxy.Addr().String()
+			cfg.Compression = "none"
+			cfg.Timeout = timeout
+			exp := startExporter(t, cfg, nil)
+			require.NoError(t, exp.ConsumeTraces(context.Background(), annotatedTraces(benchRecords(10, 0)...)))
+
+			batch := annotatedTraces(benchRecords(tc.calls, 1)...)
+			proxy.stall()
+			began := time.Now()
+			err := exp.ConsumeTraces(context.Background(), batch)
+			took := time.Since(began)
+			require.Error(t, err)
+			assert.False(t, consumererror.IsPermanent(err), "%v", err)
+			assert.Contains(t, err.Error(), "timeout")
+			assert.Less(t, took, timeout+cancelAllowance, "%v", err)
+		})
+	}
 }
