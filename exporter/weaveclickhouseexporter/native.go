@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -199,7 +200,7 @@ func (n *nativeInserts) connect(ctx context.Context) (client, error) {
 			errs = append(errs, err)
 			continue
 		}
-		c, err := ch.Connect(ctx, conn, n.opts)
+		c, err := ch.Connect(ctx, readTimeouts{conn}, n.opts)
 		if err != nil {
 			_ = conn.Close()
 			errs = append(errs, err)
@@ -233,6 +234,26 @@ func (n *nativeInserts) close() {
 			return
 		}
 	}
+}
+
+// readTimeouts fails ch-go's query on a read that times out. ch-go reads
+// each packet of the server's answer within its ReadTimeout (the
+// exporter's timeout, else the DSN's read_timeout) but reads again after a
+// timeout until the context ends, so without a deadline on the context
+// (timeout: 0) an INSERT to a server that stopped answering waited
+// forever, where clickhouse-go failed it after read_timeout.
+type readTimeouts struct{ net.Conn }
+
+// errNoAnswer is a read timeout as ch-go does not retry it: not a
+// *net.OpError, still a net.Error whose Timeout is true.
+var errNoAnswer = fmt.Errorf("no answer from the server in time: %w", os.ErrDeadlineExceeded)
+
+func (c readTimeouts) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return n, errNoAnswer
+	}
+	return n, err
 }
 
 // recordColumn is one column of the block being sent, encoded from the

@@ -194,34 +194,45 @@ func (p *stallingProxy) stall() { close(p.stalled) }
 
 // TestStalledServerTimesOut: a server that stops taking the INSERT's data,
 // or stops answering, fails the INSERT as a retryable timeout once the
-// exporter's timeout has passed, plus at most the second ch-go gives the
-// query's cancellation; the INSERT is not held for a multiple of it.
+// exporter's timeout has passed (without one, once the DSN's read_timeout
+// has passed without an answer, as with clickhouse-go), plus at most the
+// second ch-go gives the query's cancellation; the INSERT is not held for
+// a multiple of it, nor forever.
 func TestStalledServerTimesOut(t *testing.T) {
-	const timeout = 3 * time.Second
 	const cancelAllowance = 2 * time.Second // ch-go's 1s to send Cancel, and slack
 	for _, tc := range []struct {
-		name  string
-		calls int // enough to fill the socket buffers when the server stops reading
-	}{{"server stops reading", 20_000}, {"server stops answering", 10}} {
+		name    string
+		calls   int // enough to fill the socket buffers when the server stops reading
+		timeout time.Duration
+		dsn     string
+		bound   time.Duration // the configured bound
+	}{
+		{"server stops reading", 20_000, 3 * time.Second, "", 3 * time.Second},
+		{"server stops answering", 10, 3 * time.Second, "", 3 * time.Second},
+		{"no timeout, read_timeout", 10, 0, "?read_timeout=3s", 3 * time.Second},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := embeddedchtest.Database(t)
 			proxy := newStallingProxy(t, embeddedchtest.Addr())
 			cfg := testConfig(db)
-			cfg.Endpoint = "clickhouse://" + proxy.Addr().String()
+			cfg.Endpoint = "clickhouse://" + proxy.Addr().String() + tc.dsn
 			cfg.Compression = "none"
-			cfg.Timeout = timeout
+			cfg.Timeout = tc.timeout
 			exp := startExporter(t, cfg, nil)
 			require.NoError(t, exp.ConsumeTraces(context.Background(), annotatedTraces(benchRecords(10, 0)...)))
 
 			batch := annotatedTraces(benchRecords(tc.calls, 1)...)
 			proxy.stall()
+			// Ends a test that would otherwise wait forever.
+			ctx, cancel := context.WithTimeout(context.Background(), 4*(tc.bound+cancelAllowance))
+			defer cancel()
 			began := time.Now()
-			err := exp.ConsumeTraces(context.Background(), batch)
+			err := exp.ConsumeTraces(ctx, batch)
 			took := time.Since(began)
 			require.Error(t, err)
 			assert.False(t, consumererror.IsPermanent(err), "%v", err)
 			assert.Contains(t, err.Error(), "timeout")
-			assert.Less(t, took, timeout+cancelAllowance, "%v", err)
+			assert.Less(t, took, tc.bound+cancelAllowance, "%v", err)
 		})
 	}
 }
