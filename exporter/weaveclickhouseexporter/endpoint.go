@@ -96,10 +96,13 @@ func (cfg *Config) clickhouseOptions(ctx context.Context) (*clickhouse.Options, 
 	}
 	opts.Compression = &clickhouse.Compression{Method: method}
 
-	if cfg.Timeout > 0 {
+	// The DSN's dial_timeout and read_timeout, when given, stay.
+	if cfg.Timeout > 0 && opts.DialTimeout == 0 {
 		// Connecting never needs the whole insert budget; an unreachable
 		// host should fail (and be retried) soon.
 		opts.DialTimeout = min(cfg.Timeout, maxDialTimeout)
+	}
+	if cfg.Timeout > 0 && opts.ReadTimeout == 0 {
 		opts.ReadTimeout = cfg.Timeout
 	}
 	opts.ClientInfo.Products = append(opts.ClientInfo.Products, struct{ Name, Version string }{"callhouse-weaveclickhouse", moduleVersion()})

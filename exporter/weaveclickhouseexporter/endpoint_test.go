@@ -2,6 +2,7 @@ package weaveclickhouseexporter
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,4 +73,33 @@ func TestClickhouseOptionsExplicitOptionsWin(t *testing.T) {
 	assert.Equal(t, "dsnuser", opts.Auth.Username, "the DSN's user when username is not set")
 	assert.NotNil(t, opts.TLS, "tls.insecure: false turns TLS on")
 	assert.Equal(t, clickhouse.CompressionLZ4, opts.Compression.Method)
+}
+
+// TestClickhouseOptionsTimeouts: the DSN's dial_timeout and read_timeout
+// apply as the README says; without them the exporter's timeout sets both
+// (dialling capped at 10s).
+func TestClickhouseOptionsTimeouts(t *testing.T) {
+	cases := []struct {
+		endpoint   string
+		timeout    time.Duration
+		dial, read time.Duration
+	}{
+		{"clickhouse://h:9000", 30 * time.Second, 10 * time.Second, 30 * time.Second},
+		{"clickhouse://h:9000", 3 * time.Second, 3 * time.Second, 3 * time.Second},
+		{"clickhouse://h:9000?dial_timeout=1s", 30 * time.Second, time.Second, 30 * time.Second},
+		{"clickhouse://h:9000?read_timeout=5s", 30 * time.Second, 10 * time.Second, 5 * time.Second},
+		{"clickhouse://h:9000?dial_timeout=1s&read_timeout=5s", 0, time.Second, 5 * time.Second},
+		{"clickhouse://h:9000", 0, 0, 0}, // the drivers' own defaults
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s timeout=%s", tc.endpoint, tc.timeout), func(t *testing.T) {
+			cfg := createDefaultConfig()
+			cfg.Endpoint = tc.endpoint
+			cfg.Timeout = tc.timeout
+			opts, err := cfg.clickhouseOptions(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, tc.dial, opts.DialTimeout, "dial")
+			assert.Equal(t, tc.read, opts.ReadTimeout, "read")
+		})
+	}
 }
