@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -187,10 +189,11 @@ func TestIdleConnectionAfterRestart(t *testing.T) {
 	waitForCalls(t, srv, 20)
 }
 
-// countingProxy forwards connections to addr and counts them.
+// countingProxy forwards connections to addr and counts them: every one
+// accepted, and those still open.
 type countingProxy struct {
 	net.Listener
-	accepted atomic.Int64
+	accepted, open atomic.Int64
 }
 
 func newCountingProxy(t *testing.T, addr string) *countingProxy {
@@ -210,8 +213,11 @@ func newCountingProxy(t *testing.T, addr string) *countingProxy {
 				_ = in.Close()
 				continue
 			}
-			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
-			go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
+			p.open.Add(1)
+			var copies sync.WaitGroup
+			copies.Go(func() { _, _ = io.Copy(out, in); _ = out.Close() })
+			copies.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
+			go func() { copies.Wait(); p.open.Add(-1) }()
 		}
 	}()
 	return p
@@ -241,4 +247,52 @@ func TestConnectionReuse(t *testing.T) {
 			assert.Equal(t, tc.want, proxy.accepted.Load()-before)
 		})
 	}
+}
+
+// TestConcurrentConsumers: four queue consumers insert at once, each on a
+// connection of its own and no more; shutdown closes every connection and
+// leaves no goroutine behind.
+func TestConcurrentConsumers(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	proxy := newCountingProxy(t, embeddedchtest.Addr())
+	conn := connectShared(t)
+	leaks := goleak.IgnoreCurrent()
+
+	cfg := testConfig(db)
+	cfg.Endpoint = "clickhouse://" + proxy.Addr().String()
+	q := exporterhelper.NewDefaultQueueConfig()
+	q.Sizer = exporterhelper.RequestSizerTypeItems
+	q.NumConsumers = 4
+	q.QueueSize = 10_000
+	b := exporterhelper.NewDefaultBatchConfig()
+	b.FlushTimeout = 10 * time.Millisecond
+	b.MinSize, b.MaxSize = 50, 100
+	q.Batch = configoptional.Some(b)
+	cfg.QueueConfig = configoptional.Some(q)
+	exp, err := createExporter(cfg)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, exp.Start(ctx, componenttest.NewNopHost()))
+	schemaConns := proxy.open.Load() // clickhouse-go's, kept idle after the schema
+
+	const senders, requests, size = 8, 25, 20
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Go(func() {
+			for r := range requests {
+				assert.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(s*requests+r, size)...)))
+			}
+		})
+	}
+	wg.Wait()
+	want := uint64(senders * requests * size)
+	require.Eventually(t, func() bool {
+		return count(t, conn, "SELECT count() FROM `"+db+"`.calls") == want
+	}, time.Minute, 20*time.Millisecond)
+	assert.LessOrEqual(t, proxy.open.Load()-schemaConns, int64(q.NumConsumers), "one connection per consumer at most")
+
+	require.NoError(t, exp.Shutdown(ctx))
+	require.Eventually(t, func() bool { return proxy.open.Load() == 0 }, 10*time.Second, 10*time.Millisecond,
+		"connections left open after shutdown: %d", proxy.open.Load())
+	goleak.VerifyNone(t, leaks)
 }
