@@ -47,6 +47,8 @@ type nativeInserts struct {
 type client struct {
 	*ch.Client
 	born time.Time
+	// tcp is the connection's socket (under TLS, if any), for closedByPeer.
+	tcp net.Conn
 }
 
 // idleClient is a connection waiting for the next INSERT, and since when.
@@ -162,6 +164,12 @@ func (n *nativeInserts) acquire(ctx context.Context) (client, error) {
 			if c.IsClosed() {
 				continue
 			}
+			if closedByPeer(c.tcp) {
+				// A server restart or a middlebox closed it while idle;
+				// an INSERT on it would fail and wait for its retry.
+				_ = c.Close()
+				continue
+			}
 			if n.maxLifetime > 0 && time.Since(c.born) > n.maxLifetime {
 				_ = c.Close()
 				continue
@@ -206,7 +214,11 @@ func (n *nativeInserts) connect(ctx context.Context) (client, error) {
 			errs = append(errs, err)
 			continue
 		}
-		return client{Client: c, born: time.Now()}, nil
+		tcp := conn
+		if tc, ok := conn.(interface{ NetConn() net.Conn }); ok { // TLS
+			tcp = tc.NetConn()
+		}
+		return client{Client: c, born: time.Now(), tcp: tcp}, nil
 	}
 	return client{}, errors.Join(errs...)
 }

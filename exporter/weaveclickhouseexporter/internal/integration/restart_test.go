@@ -12,12 +12,12 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/extension"
+	"go.uber.org/goleak"
 
 	"github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
 	"github.com/callhouse/callhouse/internal/callmap"
@@ -189,11 +189,43 @@ func TestIdleConnectionAfterRestart(t *testing.T) {
 	waitForCalls(t, srv, 20)
 }
 
+// TestConnectionDroppedWhileIdle: the connections are closed by the other
+// side right after an INSERT (a server restart, a load balancer); the next
+// INSERT, at once and without any retry, goes on a new connection instead
+// of failing on the closed one, as with clickhouse-go, which checked a
+// pooled connection before reusing it.
+func TestConnectionDroppedWhileIdle(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	proxy := newCountingProxy(t, embeddedchtest.Addr())
+	cfg := testConfig(db)
+	cfg.Endpoint = "clickhouse://" + proxy.Addr().String()
+	exp := startExporter(t, cfg, nil)
+	ctx := context.Background()
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(0, 10)...)))
+	proxy.drop()
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(1, 10)...)))
+	assert.Equal(t, uint64(20), count(t, connectShared(t), "SELECT count() FROM `"+db+"`.calls"))
+}
+
 // countingProxy forwards connections to addr and counts them: every one
 // accepted, and those still open.
 type countingProxy struct {
 	net.Listener
 	accepted, open atomic.Int64
+
+	mu    sync.Mutex
+	conns []net.Conn // both ends of every connection, for drop
+}
+
+// drop closes every connection made so far, as a server restart or a
+// middlebox would.
+func (p *countingProxy) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
 }
 
 func newCountingProxy(t *testing.T, addr string) *countingProxy {
@@ -214,6 +246,9 @@ func newCountingProxy(t *testing.T, addr string) *countingProxy {
 				continue
 			}
 			p.open.Add(1)
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
 			var copies sync.WaitGroup
 			copies.Go(func() { _, _ = io.Copy(out, in); _ = out.Close() })
 			copies.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
