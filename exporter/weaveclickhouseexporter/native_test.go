@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 
 	"github.com/callhouse/callhouse/internal/callmap"
 )
@@ -154,4 +155,39 @@ func BenchmarkEncodeBlock(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rs)), "ns/row")
+}
+
+// TestLoginRejected: a server that answers the native login with an
+// authentication exception (code 516, as ClickHouse does for a wrong
+// password) makes the INSERT a permanent error that says so. The embedded
+// test server aborts on a failed native login, so the server here answers
+// with ch-go's own encoding of the exception.
+func TestLoginRejected(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer func() { _ = conn.Close() }()
+		_, _ = conn.Read(make([]byte, 4096)) // the client's hello
+		var b proto.Buffer
+		proto.ServerCodeException.Encode(&b)
+		exc := proto.Exception{Code: 516, Name: "DB::Exception", Message: "DB::Exception: default: Authentication failed: password is incorrect"}
+		exc.EncodeAware(&b, 0)
+		_, _ = conn.Write(b.Buf)
+	}()
+
+	n := newNativeInserts(&clickhouse.Options{Addr: []string{l.Addr().String()}, Auth: clickhouse.Auth{Password: "wrong"}}, compressionLZ4, 1)
+	t.Cleanup(n.close)
+	err = classify("insert calls", l.Addr().String(), n.insert(context.Background(), insertStatement("weave.call_versions"), []callmap.Record{{}}))
+	<-served
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "%v", err)
+	assert.Contains(t, err.Error(), "authentication failed")
+	assert.Contains(t, err.Error(), "check username and password")
 }
