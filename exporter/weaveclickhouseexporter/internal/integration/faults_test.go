@@ -4,10 +4,14 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -235,4 +239,48 @@ func TestStalledServerTimesOut(t *testing.T) {
 			assert.Less(t, took, tc.bound+cancelAllowance, "%v", err)
 		})
 	}
+}
+
+// TestInsertOnlyUser: with create_schema: false the exporter needs only
+// INSERT on call_versions, as the README says, over both protocols. ch-go
+// opens native sessions in the database `default` (clickhouse-go in
+// none); a user without any grant there still logs in and inserts. The
+// user is defined in a users file of a server of its own (the shared one
+// has no writable access storage).
+func TestInsertOnlyUser(t *testing.T) {
+	const db = "weave_insert_only"
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.xml")
+	require.NoError(t, os.WriteFile(users, []byte(`<clickhouse>
+<profiles><default/></profiles><quotas><default/></quotas>
+<users>
+  <default><password/><networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota></default>
+  <writer><password>pw</password><networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota>
+    <grants><query>GRANT INSERT ON `+db+`.call_versions</query></grants></writer>
+</users></clickhouse>`), 0o600))
+	config := filepath.Join(dir, "config.xml")
+	require.NoError(t, os.WriteFile(config, []byte(`<clickhouse><user_directories><users_xml><path>`+users+`</path></users_xml></user_directories></clickhouse>`), 0o600))
+	srv := newChildServer(t)
+	srv.args = []string{"--config", config}
+	srv.start()
+
+	cfg := testConfig(db)
+	cfg.Endpoint = "clickhouse://" + srv.addr()
+	cfg.Username, cfg.Password = "", ""
+	startExporter(t, cfg, nil) // creates the schema as default
+
+	writer, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.addr()}, Auth: clickhouse.Auth{Username: "writer", Password: "pw"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = writer.Close() })
+	require.ErrorContains(t, writer.Exec(context.Background(), "SELECT count() FROM "+db+".call_versions"), "Not enough privileges",
+		"the user may insert and nothing else")
+
+	for i, endpoint := range []string{"clickhouse://" + srv.addr(), "http://127.0.0.1:" + strconv.Itoa(srv.httpPort)} {
+		cfg := testConfig(db)
+		cfg.Endpoint, cfg.CreateSchema = endpoint, false
+		cfg.Username, cfg.Password = "writer", "pw"
+		exp := startExporter(t, cfg, nil)
+		require.NoError(t, exp.ConsumeTraces(context.Background(), annotatedTraces(record(i, 0, 1))), endpoint)
+	}
+	assert.Equal(t, uint64(2), count(t, connect(t, srv.addr()), "SELECT count() FROM "+db+".calls"))
 }
