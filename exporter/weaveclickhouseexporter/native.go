@@ -133,8 +133,7 @@ func (n *nativeInserts) insert(ctx context.Context, statement string, records []
 			chunk = nil
 			return false
 		}
-		size := min(len(records), chunkRows)
-		chunk, records = records[:size], records[size:]
+		chunk, records = nextChunk(records)
 		return true
 	}
 	next()
@@ -154,6 +153,36 @@ func (n *nativeInserts) insert(ctx context.Context, statement string, records []
 	})
 	n.release(c, err)
 	return err
+}
+
+// chunkBytes bounds the field bytes of one native block: ch-go encodes a
+// whole block into the connection's buffers (plain and compressed), which
+// keep the size of the largest block for the connection's lifetime. 256
+// calls of ordinary size are far below it; 256 calls with large payloads
+// (max_value_bytes allows 1 MiB per field) would leave every consumer's
+// connection holding hundreds of MB.
+const chunkBytes = 1 << 20
+
+// nextChunk splits the next block off records: chunkRows records, fewer
+// once their fields reach chunkBytes, at least one.
+func nextChunk(records []callmap.Record) (chunk, rest []callmap.Record) {
+	size := 0
+	for i := range records {
+		if i == chunkRows || size >= chunkBytes {
+			return records[:i], records[i:]
+		}
+		size += fieldBytes(&records[i])
+	}
+	return records, nil
+}
+
+// fieldBytes is the size of r's text fields, which make up nearly all of
+// its encoded size.
+func fieldBytes(r *callmap.Record) int {
+	return len(r.ID) + len(r.TraceID) + len(r.ParentID) + len(r.ProjectID) + len(r.OpName) + len(r.OpSafeName) +
+		len(r.DisplayName) + len(r.Exception) + len(r.Inputs) + len(r.Output) + len(r.Attributes) + len(r.Summary) +
+		len(r.ThreadID) + len(r.TurnID) + len(r.WBUserID) + len(r.WBRunID) + len(r.Kind) + len(r.Model) +
+		len(r.Provider) + len(r.Operation) + len(r.Status)
 }
 
 // acquire takes an idle connection or connects a new one.

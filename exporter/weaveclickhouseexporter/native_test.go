@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,4 +191,40 @@ func TestLoginRejected(t *testing.T) {
 	assert.True(t, consumererror.IsPermanent(err), "%v", err)
 	assert.Contains(t, err.Error(), "authentication failed")
 	assert.Contains(t, err.Error(), "check username and password")
+}
+
+// TestChunks: an INSERT's blocks hold chunkRows calls, fewer when their
+// fields pass chunkBytes (so that a batch of large calls does not leave
+// the connection holding buffers of 256 of them), and at least one.
+func TestChunks(t *testing.T) {
+	sized := func(n, bytes int) []callmap.Record {
+		rs := make([]callmap.Record, n)
+		for i := range rs {
+			rs[i].Inputs = strings.Repeat("x", bytes)
+		}
+		return rs
+	}
+	huge := sized(3, 100)
+	huge[1].Inputs = strings.Repeat("x", 5*chunkBytes)
+	for _, tc := range []struct {
+		name    string
+		records []callmap.Record
+		want    []int // rows per block
+	}{
+		{"small calls", sized(600, 1000), []int{256, 256, 88}},
+		{"exactly one block", sized(256, 1000), []int{256}},
+		{"large calls", sized(10, chunkBytes/4+1), []int{4, 4, 2}},
+		{"one call over the bound", huge, []int{2, 1}},
+		{"none", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []int
+			for rest := tc.records; len(rest) > 0; {
+				var chunk []callmap.Record
+				chunk, rest = nextChunk(rest)
+				got = append(got, len(chunk))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }

@@ -2,7 +2,10 @@ package integration
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -79,4 +82,38 @@ func TestRowsStoredOnce(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestLargeCallsMemory: a batch of large calls (200 KB of input each, 100
+// MB in all) is stored whole, and the native connection does not keep
+// buffers the size of 256 of them afterwards: its blocks end at about a
+// MiB (+99 MB of heap in use after the INSERT when blocks were 256 calls
+// whatever their size, +2 MB with the bound).
+func TestLargeCallsMemory(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	cfg := testConfig(db)
+	cfg.Endpoint += "?optimize_on_insert=0"
+	exp := startExporter(t, cfg, nil)
+	recs := benchRecords(512, 0)
+	rnd := rand.New(rand.NewPCG(1, 2)) // incompressible: lz4 does not shrink the block
+	for i := range recs {
+		doc := make([]byte, 100_000)
+		for j := range doc {
+			doc[j] = byte(rnd.Uint32())
+		}
+		recs[i].Inputs = `{"doc":"` + hex.EncodeToString(doc) + `"}`
+	}
+	td := annotatedTraces(recs...)
+	recs = nil
+
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	before := m.HeapInuse
+	require.NoError(t, exp.ConsumeTraces(context.Background(), td))
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	runtime.KeepAlive(td)
+	assert.Less(t, int64(m.HeapInuse)-int64(before), int64(32<<20), "heap kept after the INSERT")
+	assert.Equal(t, uint64(512), count(t, connectShared(t), "SELECT count() FROM `"+db+"`.call_versions"))
 }
