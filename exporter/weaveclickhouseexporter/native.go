@@ -73,6 +73,7 @@ var nativeSettings = []ch.Setting{{Key: "low_cardinality_allow_in_native_format"
 
 // Defaults of clickhouse-go, for a DSN without them.
 const (
+	defaultDialTimeout = 30 * time.Second
 	defaultReadTimeout = 5 * time.Minute
 	defaultMaxLifetime = time.Hour
 )
@@ -101,11 +102,16 @@ func newNativeInserts(opts *clickhouse.Options, compression string, idle int) *n
 	if readTimeout <= 0 {
 		readTimeout = defaultReadTimeout
 	}
+	// Dialling an address and the handshake on it are bounded as
+	// clickhouse-go bounds them: dial_timeout (the DSN's, or derived from
+	// the exporter's timeout), else its default.
+	dialOpts := *opts
+	dialOpts.DialTimeout = cmp.Or(opts.DialTimeout, defaultDialTimeout)
 	return &nativeInserts{
 		addrs:       opts.Addr,
 		strategy:    opts.ConnOpenStrategy,
 		maxLifetime: cmp.Or(opts.ConnMaxLifetime, defaultMaxLifetime),
-		dial:        dialer(opts, 0),
+		dial:        dialer(&dialOpts, 0),
 		opts: ch.Options{
 			User:             opts.Auth.Username,
 			Password:         opts.Auth.Password,
@@ -113,7 +119,7 @@ func newNativeInserts(opts *clickhouse.Options, compression string, idle int) *n
 			ClientName:       "callhouse-weaveclickhouse/" + moduleVersion(),
 			Settings:         settings,
 			ReadTimeout:      readTimeout,
-			HandshakeTimeout: max(opts.DialTimeout, time.Second),
+			HandshakeTimeout: dialOpts.DialTimeout,
 		},
 		idle: make(chan idleClient, max(idle, 1)),
 	}

@@ -228,3 +228,24 @@ func TestChunks(t *testing.T) {
 		})
 	}
 }
+
+// TestNativeTimeouts: native connections take the DSN's (or the
+// exporter's) dial and read timeouts, and clickhouse-go's defaults (30s to
+// connect, 5m per answer) when there are none, e.g. with timeout: 0. The
+// handshake is bounded like the dial (which uses the same value).
+func TestNativeTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		dial, read         time.Duration
+		wantDial, wantRead time.Duration
+	}{
+		{"none", 0, 0, 30 * time.Second, 5 * time.Minute},
+		{"set", 2 * time.Second, 7 * time.Second, 2 * time.Second, 7 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNativeInserts(&clickhouse.Options{Addr: []string{"h:9000"}, DialTimeout: tc.dial, ReadTimeout: tc.read}, compressionLZ4, 1)
+			assert.Equal(t, tc.wantDial, n.opts.HandshakeTimeout, "handshake")
+			assert.Equal(t, tc.wantRead, n.opts.ReadTimeout, "read")
+		})
+	}
+}
