@@ -212,6 +212,7 @@ func TestConnectionDroppedWhileIdle(t *testing.T) {
 type countingProxy struct {
 	net.Listener
 	accepted, open atomic.Int64
+	sent           atomic.Int64 // bytes from the clients to addr
 
 	mu    sync.Mutex
 	conns []net.Conn // both ends of every connection, for drop
@@ -250,7 +251,7 @@ func newCountingProxy(t *testing.T, addr string) *countingProxy {
 			p.conns = append(p.conns, in, out)
 			p.mu.Unlock()
 			var copies sync.WaitGroup
-			copies.Go(func() { _, _ = io.Copy(out, in); _ = out.Close() })
+			copies.Go(func() { n, _ := io.Copy(out, in); p.sent.Add(n); _ = out.Close() })
 			copies.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
 			go func() { copies.Wait(); p.open.Add(-1) }()
 		}

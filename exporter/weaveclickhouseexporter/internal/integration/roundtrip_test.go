@@ -4,9 +4,11 @@ import (
 	"context"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/callhouse/callhouse/internal/callmap"
@@ -86,4 +88,41 @@ func forEachSpan(td ptrace.Traces, f func(ptrace.Span)) {
 			}
 		}
 	}
+}
+
+// TestCompression: native INSERTs send what compression names (lz4, zstd,
+// or none: several times the bytes of the others for these calls) and the
+// server stores the same calls either way.
+func TestCompression(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	startExporter(t, testConfig(db), nil) // the schema
+	recs := benchRecords(2000, 0)
+	sent := map[string]int64{}
+	for i, compression := range []string{"none", "lz4", "zstd"} {
+		for j := range recs {
+			recs[j].Version = uint64(i + 1)
+		}
+		proxy := newCountingProxy(t, embeddedchtest.Addr())
+		cfg := testConfig(db)
+		cfg.Endpoint = "clickhouse://" + proxy.Addr().String()
+		cfg.CreateSchema = false
+		cfg.Compression = compression
+		exp, err := createExporter(cfg)
+		require.NoError(t, err)
+		require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+		require.NoError(t, exp.ConsumeTraces(context.Background(), annotatedTraces(recs...)), compression)
+		require.NoError(t, exp.Shutdown(context.Background()))
+		require.Eventually(t, func() bool { return proxy.open.Load() == 0 }, 10*time.Second, 10*time.Millisecond)
+		sent[compression] = proxy.sent.Load()
+
+		got := readCalls(t, connectShared(t), db, "")
+		require.Len(t, got, len(recs))
+		for j := range recs {
+			require.Equal(t, asStored(recs[j]), got[j], "%s: call %d", compression, j)
+		}
+	}
+	t.Logf("bytes sent: %v", sent)
+	assert.Greater(t, sent["none"], payloadBytes(recs), "none sends the fields as they are")
+	assert.Less(t, 3*sent["lz4"], sent["none"])
+	assert.Less(t, 3*sent["zstd"], sent["none"])
 }
