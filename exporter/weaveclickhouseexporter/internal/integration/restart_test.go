@@ -332,3 +332,24 @@ func TestConcurrentConsumers(t *testing.T) {
 		"connections left open after shutdown: %d", proxy.open.Load())
 	goleak.VerifyNone(t, leaks)
 }
+
+// TestFailover: with two hosts, INSERTs go to the first while it answers
+// and, once it is gone (its connections closed, nothing listening), to the
+// second at once, without a retry.
+func TestFailover(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	first := newCountingProxy(t, embeddedchtest.Addr())
+	second := newCountingProxy(t, embeddedchtest.Addr())
+	cfg := testConfig(db)
+	cfg.Endpoint = "clickhouse://" + first.Addr().String() + "," + second.Addr().String()
+	exp := startExporter(t, cfg, nil)
+	ctx := context.Background()
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(0, 10)...)))
+	assert.Zero(t, second.accepted.Load(), "the first host while it answers")
+
+	require.NoError(t, first.Close())
+	first.drop()
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(batchOf(1, 10)...)))
+	assert.Equal(t, int64(1), second.accepted.Load())
+	assert.Equal(t, uint64(20), count(t, connectShared(t), "SELECT count() FROM `"+db+"`.calls"))
+}
