@@ -284,3 +284,37 @@ func TestInsertOnlyUser(t *testing.T) {
 	}
 	assert.Equal(t, uint64(2), count(t, connect(t, srv.addr()), "SELECT count() FROM "+db+".calls"))
 }
+
+// TestCancelledInsert: an INSERT whose context ends while its blocks are
+// being sent (after its first MB reached the server) writes nothing, so
+// that the exporterhelper's next attempt does not add to a part of it, and
+// the next INSERT goes through on a new connection.
+func TestCancelledInsert(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	proxy := newCountingProxy(t, embeddedchtest.Addr())
+	cfg := testConfig(db)
+	cfg.Endpoint = "clickhouse://" + proxy.Addr().String() + "?optimize_on_insert=0"
+	cfg.Compression = "none"
+	exp := startExporter(t, cfg, nil)
+	conn := connectShared(t)
+	ctx := context.Background()
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(benchRecords(10, 99_999)...)))
+
+	batch := annotatedTraces(benchRecords(100_000, 0)...) // ~100 MB uncompressed
+	insertCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sentBefore := proxy.sent.Load()
+	go func() {
+		for proxy.sent.Load() < sentBefore+1<<20 && insertCtx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	err := exp.ConsumeTraces(insertCtx, batch)
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err), "%v", err)
+	assert.Equal(t, uint64(10), count(t, conn, "SELECT count() FROM `"+db+"`.call_versions"), "nothing of the cancelled INSERT: %v", err)
+
+	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(benchRecords(10, 99_998)...)))
+	assert.Equal(t, uint64(20), count(t, conn, "SELECT count() FROM `"+db+"`.call_versions"))
+}

@@ -207,6 +207,18 @@ func TestConnectionDroppedWhileIdle(t *testing.T) {
 	assert.Equal(t, uint64(20), count(t, connectShared(t), "SELECT count() FROM `"+db+"`.calls"))
 }
 
+// countingWriter counts the bytes written to it as they pass.
+type countingWriter struct {
+	io.Writer
+	n *atomic.Int64
+}
+
+func (w countingWriter) Write(p []byte) (int, error) {
+	n, err := w.Writer.Write(p)
+	w.n.Add(int64(n))
+	return n, err
+}
+
 // countingProxy forwards connections to addr and counts them: every one
 // accepted, and those still open.
 type countingProxy struct {
@@ -251,7 +263,7 @@ func newCountingProxy(t *testing.T, addr string) *countingProxy {
 			p.conns = append(p.conns, in, out)
 			p.mu.Unlock()
 			var copies sync.WaitGroup
-			copies.Go(func() { n, _ := io.Copy(out, in); p.sent.Add(n); _ = out.Close() })
+			copies.Go(func() { _, _ = io.Copy(countingWriter{out, &p.sent}, in); _ = out.Close() })
 			copies.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
 			go func() { copies.Wait(); p.open.Add(-1) }()
 		}
