@@ -33,21 +33,26 @@ func queuedConfig(srv *childServer) *weaveclickhouseexporter.Config {
 	cfg.Endpoint = "clickhouse://" + srv.addr()
 	cfg.Database = restartDB
 	cfg.Timeout = 3 * time.Second
-	q := exporterhelper.NewDefaultQueueConfig()
-	q.Sizer = exporterhelper.RequestSizerTypeItems
-	q.QueueSize = 100_000
-	q.NumConsumers = 2
-	b := exporterhelper.NewDefaultBatchConfig()
-	b.FlushTimeout = 50 * time.Millisecond
-	b.MinSize = 250
-	b.MaxSize = 1000
-	q.Batch = configoptional.Some(b)
-	cfg.QueueConfig = configoptional.Some(q)
+	cfg.QueueConfig = batchingQueue(2, 250, 1000, 50*time.Millisecond)
 	cfg.BackOffConfig.Enabled = true
 	cfg.BackOffConfig.InitialInterval = 100 * time.Millisecond
 	cfg.BackOffConfig.MaxInterval = time.Second
 	cfg.BackOffConfig.MaxElapsedTime = 5 * time.Minute
 	return cfg
+}
+
+// batchingQueue is a sending queue of 100k calls with consumers consumers
+// that batches minSize to maxSize calls, or what came within flush.
+func batchingQueue(consumers int, minSize, maxSize int64, flush time.Duration) configoptional.Optional[exporterhelper.QueueBatchConfig] {
+	q := exporterhelper.NewDefaultQueueConfig()
+	q.Sizer = exporterhelper.RequestSizerTypeItems
+	q.QueueSize = 100_000
+	q.NumConsumers = consumers
+	b := exporterhelper.NewDefaultBatchConfig()
+	b.FlushTimeout = flush
+	b.MinSize, b.MaxSize = minSize, maxSize
+	q.Batch = configoptional.Some(b)
+	return configoptional.Some(q)
 }
 
 // batchOf is batch number b of n calls, every call distinct.
@@ -308,15 +313,8 @@ func TestConcurrentConsumers(t *testing.T) {
 
 	cfg := testConfig(db)
 	cfg.Endpoint = "clickhouse://" + proxy.Addr().String()
-	q := exporterhelper.NewDefaultQueueConfig()
-	q.Sizer = exporterhelper.RequestSizerTypeItems
-	q.NumConsumers = 4
-	q.QueueSize = 10_000
-	b := exporterhelper.NewDefaultBatchConfig()
-	b.FlushTimeout = 10 * time.Millisecond
-	b.MinSize, b.MaxSize = 50, 100
-	q.Batch = configoptional.Some(b)
-	cfg.QueueConfig = configoptional.Some(q)
+	const consumers = 4
+	cfg.QueueConfig = batchingQueue(consumers, 50, 100, 10*time.Millisecond)
 	exp, err := createExporter(cfg)
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -337,7 +335,7 @@ func TestConcurrentConsumers(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return count(t, conn, "SELECT count() FROM `"+db+"`.calls") == want
 	}, time.Minute, 20*time.Millisecond)
-	assert.LessOrEqual(t, proxy.open.Load()-schemaConns, int64(q.NumConsumers), "one connection per consumer at most")
+	assert.LessOrEqual(t, proxy.open.Load()-schemaConns, int64(consumers), "one connection per consumer at most")
 
 	require.NoError(t, exp.Shutdown(ctx))
 	require.Eventually(t, func() bool { return proxy.open.Load() == 0 }, 10*time.Second, 10*time.Millisecond,
