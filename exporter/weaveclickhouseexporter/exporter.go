@@ -224,12 +224,13 @@ func (w *columnWriter) append(batch driver.Batch, records []callmap.Record) erro
 	return nil
 }
 
-// boundWrites makes the native connections fail a write that the server
-// does not take within timeout. An INSERT sent in several blocks (Flush)
-// writes outside the driver's context watchdog, which covers only Send;
-// without a bound, a server that stops reading would hold the INSERT, and
-// its queue consumer, forever. TLS goes on top of the bounded connection,
-// as the driver's own dialer would do it.
+// boundWrites makes clickhouse-go's native connections (the schema
+// statements; INSERTs go through ch-go, which bounds writes by the
+// context) fail a write that the server does not take within timeout:
+// clickhouse-go writes outside its context watchdog (which covers only
+// Send), so without a bound a server that stops reading would hold the
+// statement forever. TLS goes on top of the bounded connection, as the
+// driver's own dialer would do it.
 func boundWrites(opts *clickhouse.Options, timeout time.Duration) {
 	opts.DialContext = dialer(opts, timeout)
 }
