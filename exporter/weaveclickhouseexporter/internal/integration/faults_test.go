@@ -236,7 +236,11 @@ func TestStalledServerTimesOut(t *testing.T) {
 			require.Error(t, err)
 			assert.False(t, consumererror.IsPermanent(err), "%v", err)
 			assert.Contains(t, err.Error(), "timeout")
-			assert.Less(t, took, tc.bound+cancelAllowance, "%v", err)
+			// The behaviour under test is a bound, not a speed: the INSERT
+			// gives up after about its configured bound (plus ch-go's cancel),
+			// where the defect fixed here took at least twice the bound (or
+			// forever). Twice the bound leaves a loaded machine room.
+			assert.Less(t, took, 2*tc.bound, "%v", err)
 		})
 	}
 }
