@@ -20,7 +20,7 @@ const truncMarker = "…[truncated "
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
-	if len(s) < 32 && plainASCII(s) { // short strings (keys, names)
+	if len(s) <= 256 && plainASCII(s) { // keys, names, ids, URLs: one scan, one copy
 		b = append(b, '"')
 		b = append(b, s...)
 		return append(b, '"')
