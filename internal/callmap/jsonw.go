@@ -122,24 +122,9 @@ func appendShortFloat(b []byte, f float64) ([]byte, bool) {
 		if r/exactPow10[k] != a {
 			continue
 		}
-		if f < 0 {
-			b = append(b, '-')
-		}
-		n := uint64(r)
 		var tmp [24]byte
-		d := strconv.AppendUint(tmp[:0], n, 10)
-		if k == 0 {
-			return append(b, d...), true
-		}
-		if len(d) <= k { // 0.000ddd
-			b = append(b, '0', '.')
-			for i := len(d); i < k; i++ {
-				b = append(b, '0')
-			}
-			return append(b, d...), true
-		}
-		b = append(b, d[:len(d)-k]...)
-		return append(append(b, '.'), d[len(d)-k:]...), true
+		d := strconv.AppendUint(tmp[:0], uint64(r), 10)
+		return appendSignedDecimal(b, f < 0, d, len(d)-1-k), true
 	}
 	return b, false
 }
@@ -177,13 +162,7 @@ func appendCost(b []byte, f float64) []byte {
 			exp = -exp
 		}
 	}
-	for len(digits) > 1 && digits[len(digits)-1] == '0' {
-		digits = digits[:len(digits)-1]
-	}
-	if f < 0 {
-		b = append(b, '-')
-	}
-	return appendDecimal(b, digits, exp)
+	return appendSignedDecimal(b, f < 0, digits, exp)
 }
 
 // roundedCostDigits rounds a > 0 to twelve significant digits with float
@@ -270,6 +249,18 @@ func appendCostSlow(b []byte, f float64) []byte {
 
 // costDigits is the number of significant digits costs are rounded to.
 const costDigits = 12
+
+// appendSignedDecimal appends ±d[0].d[1:] × 10^exp, trailing zeros of d
+// dropped, as appendDecimal lays it out.
+func appendSignedDecimal(b []byte, neg bool, d []byte, exp int) []byte {
+	for len(d) > 1 && d[len(d)-1] == '0' {
+		d = d[:len(d)-1]
+	}
+	if neg {
+		b = append(b, '-')
+	}
+	return appendDecimal(b, d, exp)
+}
 
 // appendDecimal appends d[0].d[1:] × 10^exp (no trailing zeros in d) the way
 // appendFloat writes that value: plain notation from 1e-6 up to 1e21,
