@@ -87,13 +87,7 @@ const (
 func Annotate(span ptrace.Span, r *Record) {
 	m := span.Attributes().PutEmptyMap(AnnotationKey)
 	m.EnsureCapacity(5)
-	bp := bufPool.Get().(*[]byte)
-	b := r.appendCallJSON((*bp)[:0])
-	m.PutStr(annCall, string(b))
-	if cap(b) <= maxPooledBytes {
-		*bp = b
-		bufPool.Put(bp)
-	}
+	m.PutStr(annCall, pooledString(r.appendCallJSON))
 	m.PutStr(annInputs, r.Inputs)
 	m.PutStr(annOutput, r.Output)
 	m.PutStr(annAttributes, r.Attributes)
@@ -327,14 +321,21 @@ func (c *Call) ToRecord() Record {
 	if !c.Summary.latencyUnknown() {
 		r.LatencyMS = c.Summary.LatencyMS
 	}
+	r.Summary = pooledString(c.Summary.AppendJSON)
+	return r
+}
+
+// pooledString is the text appendTo writes, built in a pooled buffer so
+// that only the string is allocated.
+func pooledString(appendTo func([]byte) []byte) string {
 	bp := bufPool.Get().(*[]byte)
-	b := c.Summary.AppendJSON((*bp)[:0])
-	r.Summary = string(b)
+	b := appendTo((*bp)[:0])
+	s := string(b)
 	if cap(b) <= maxPooledBytes {
 		*bp = b
 		bufPool.Put(bp)
 	}
-	return r
+	return s
 }
 
 var bufPool = sync.Pool{New: func() any { return new([]byte) }}
