@@ -42,19 +42,10 @@ func plainRun(s string, i int, ascii bool) int {
 	if ascii {
 		hi = swarHi
 	}
-	for ; i+16 <= len(s); i += 16 {
+	for ; i+8 <= len(s); i += 8 {
 		if m := specialMask(load64(s, i), hi); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
-		if m := specialMask(load64(s, i+8), hi); m != 0 {
-			return i + 8 + bits.TrailingZeros64(m)/8
-		}
-	}
-	if i+8 <= len(s) {
-		if m := specialMask(load64(s, i), hi); m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
-		i += 8
 	}
 	for ; i < len(s); i++ {
 		c := s[i]
