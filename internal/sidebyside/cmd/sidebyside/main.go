@@ -160,7 +160,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 			printRun(out, round, r)
 		}
 	}
-	printSummary(out, results[ours.Name], results[contrib.Name])
+	printSummary(out, o, results[ours.Name], results[contrib.Name])
 	return nil
 }
 
@@ -184,13 +184,15 @@ func printRun(w io.Writer, round int, r sidebyside.Result) {
 		"", perSpan(r.CPU.Collector), perSpan(r.CPU.ClickHouse), r.CPU.Sender.Seconds())
 }
 
-func printSummary(w io.Writer, ours, contrib []sidebyside.Result) {
+// printSummary names each side by its configuration file: what ours runs
+// (weavecall or not) is whatever -callhouse-config says.
+func printSummary(w io.Writer, opts options, ours, contrib []sidebyside.Result) {
 	rate := func(r sidebyside.Result) float64 { return r.SpansPerSecond() }
 	o, c := median(ours, rate), median(contrib, rate)
 	fmt.Fprintf(w, "\nsustained spans/s (first span sent → last row visible, median of %d):\n", len(ours))
-	fmt.Fprintf(w, "  callhouse (weavecall + weaveclickhouse → weave.calls)       %8.0f\n", o)
-	fmt.Fprintf(w, "  contrib   (clickhouseexporter v0.161.0 → otel.otel_traces)  %8.0f\n", c)
-	fmt.Fprintf(w, "  ratio callhouse/contrib                                     %8.2f\n", o/c)
+	fmt.Fprintf(w, "  callhouse (%s → weave.calls)  %8.0f\n", opts.callhouseConfig, o)
+	fmt.Fprintf(w, "  contrib   (%s, clickhouseexporter v0.161.0 → otel.otel_traces)  %8.0f\n", opts.contribConfig, c)
+	fmt.Fprintf(w, "  ratio callhouse/contrib  %8.2f\n", o/c)
 
 	// CPU per span does not depend on what else the machine runs.
 	perSpan := func(cpu func(sidebyside.Result) time.Duration) func(sidebyside.Result) float64 {
