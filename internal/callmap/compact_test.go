@@ -98,20 +98,25 @@ func TestPlainASCII(t *testing.T) {
 	}
 }
 
-// TestPlainRun checks the word-at-a-time position against a byte loop: for
-// every length up to 40, start offset, and one or two special bytes (a
-// second one above the first tests that borrows never move the answer).
-func TestPlainRun(t *testing.T) {
-	slow := func(s string, i int, ascii bool) int {
-		for ; i < len(s); i++ {
-			if c := s[i]; c == '"' || c == '\\' || c < 0x20 || (ascii && c >= 0x80) {
-				return i
-			}
+// plainRunSlow is plainRun's definition, one byte at a time.
+func plainRunSlow(s string, i int, ascii bool) int {
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || (ascii && c >= 0x80) {
+			return i
 		}
-		return i
 	}
+	return i
+}
+
+// TestPlainRun checks the word-at-a-time position (and, built for
+// x86-64-v3, the 32-byte one) against a byte loop: for every length up to
+// 100 (three 32-byte blocks and a tail), start offset, and one or two
+// special bytes (a second one above the first tests that borrows never
+// move the answer).
+func TestPlainRun(t *testing.T) {
+	slow := plainRunSlow
 	specials := []byte{'"', '\\', 0, 0x1f, 0x20, 0x7f, 0x80, 0xa0, 0xff, '!', 'a'}
-	for n := 0; n <= 40; n++ {
+	for n := 0; n <= 100; n++ {
 		for at := 0; at < n; at++ {
 			for _, c := range specials {
 				for _, c2 := range []byte{'a', 0, '"', 0x80} {
@@ -120,7 +125,10 @@ func TestPlainRun(t *testing.T) {
 					if at+1 < n {
 						b[at+1] = c2
 					}
-					for start := 0; start <= min(n, 3); start++ {
+					for _, start := range []int{0, 1, 2, 3, 31, 32, 33} {
+						if start > n {
+							continue
+						}
 						for _, ascii := range []bool{false, true} {
 							if got, want := plainRun(string(b), start, ascii), slow(string(b), start, ascii); got != want {
 								t.Fatalf("%q from %d ascii=%v: got %d, want %d", b, start, ascii, got, want)
@@ -131,4 +139,22 @@ func TestPlainRun(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzPlainRun holds the scan (eight and, built for x86-64-v3, 32 bytes a
+// step) to its byte-at-a-time definition on any bytes from any start.
+func FuzzPlainRun(f *testing.F) {
+	f.Add(strings.Repeat("a", 70)+`"`, 0)
+	f.Add(strings.Repeat("é", 40)+"\x01", 3)
+	f.Add(strings.Repeat("plain text ", 9)+"\\n", 33)
+	f.Fuzz(func(t *testing.T, s string, start int) {
+		if start < 0 || start > len(s) {
+			return
+		}
+		for _, ascii := range []bool{false, true} {
+			if got, want := plainRun(s, start, ascii), plainRunSlow(s, start, ascii); got != want {
+				t.Fatalf("%q from %d ascii=%v: got %d, want %d", s, start, ascii, got, want)
+			}
+		}
+	})
 }
