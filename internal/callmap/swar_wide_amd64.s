@@ -4,9 +4,12 @@
 
 // func wideRun(s string, ascii bool) int
 //
-// Per 32-byte block: a byte is special when it equals '"' or '\\', or is
-// below 0x20; with ascii set the signed compare 0x20 > x also catches every
-// byte ≥ 0x80 (negative as int8), without it min(x, 0x1f) == x is x ≤ 0x1f.
+// Per 32-byte block a byte is special when it equals '"' or '\\', or when
+// the signed compare t > (x ^ k) holds: with ascii set k = 0 and t = 0x20,
+// true for x < 0x20 and for every x ≥ 0x80 (negative as int8); without it
+// k = 0x80 and t = 0xa0 (-96), true exactly for x < 0x20.
+// Constants go into vector registers with VEX-encoded VMOVQ: a legacy SSE
+// MOVQ there costs an SSE/AVX transition on every call.
 TEXT ·wideRun(SB), NOSPLIT, $0-32
 	MOVQ s_base+0(FP), SI
 	MOVQ s_len+8(FP), BX
@@ -17,50 +20,35 @@ TEXT ·wideRun(SB), NOSPLIT, $0-32
 	MOVQ $0x5c, DX
 	VMOVQ DX, X2
 	VPBROADCASTB X2, Y2
+	MOVQ $0x20, DX // t, ascii
+	MOVQ $0x00, R8 // k, ascii
 	CMPB ascii+16(FP), $0
-	JEQ  controls
+	JNE  consts
+	MOVQ $0xa0, DX
+	MOVQ $0x80, R8
 
-	MOVQ $0x20, DX
+consts:
 	VMOVQ DX, X3
 	VPBROADCASTB X3, Y3
+	VMOVQ R8, X7
+	VPBROADCASTB X7, Y7
 
-ascii:
+loop:
 	LEAQ 32(AX), DX
 	CMPQ DX, BX
 	JHI  done
 	VMOVDQU (SI)(AX*1), Y0
 	VPCMPEQB Y0, Y1, Y4
 	VPCMPEQB Y0, Y2, Y5
-	VPCMPGTB Y0, Y3, Y6
+	VPXOR Y0, Y7, Y6
+	VPCMPGTB Y6, Y3, Y6
 	VPOR Y4, Y5, Y4
 	VPOR Y4, Y6, Y4
 	VPMOVMSKB Y4, CX
 	TESTL CX, CX
 	JNZ  found
 	MOVQ DX, AX
-	JMP  ascii
-
-controls:
-	MOVQ $0x1f, DX
-	VMOVQ DX, X3
-	VPBROADCASTB X3, Y3
-
-control:
-	LEAQ 32(AX), DX
-	CMPQ DX, BX
-	JHI  done
-	VMOVDQU (SI)(AX*1), Y0
-	VPCMPEQB Y0, Y1, Y4
-	VPCMPEQB Y0, Y2, Y5
-	VPMINUB Y0, Y3, Y6
-	VPCMPEQB Y0, Y6, Y6
-	VPOR Y4, Y5, Y4
-	VPOR Y4, Y6, Y4
-	VPMOVMSKB Y4, CX
-	TESTL CX, CX
-	JNZ  found
-	MOVQ DX, AX
-	JMP  control
+	JMP  loop
 
 found:
 	TZCNTL CX, CX
