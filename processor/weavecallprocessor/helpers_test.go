@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,6 +94,13 @@ func (h *harness) sweepAll() {
 			out, more = h.p.sweep(s, h.clock.Now(), false)
 			require.NoError(h.t, h.p.send(context.Background(), out))
 		}
+	}
+}
+
+// sweepDueAll runs one sweeper tick on every shard (held spans first).
+func (h *harness) sweepDueAll() {
+	for _, s := range h.p.shards {
+		h.p.sweepDue(s)
 	}
 }
 
@@ -276,4 +285,48 @@ func names(m map[string]callmap.Record) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// flakyConsumer refuses, with an error a retry can fix (as a full sending
+// queue does), while refuse is not 0 — the next refuse calls when it is
+// positive, every call when negative — and records what it accepts.
+type flakyConsumer struct {
+	consumertest.TracesSink
+	mu     sync.Mutex
+	refuse int
+	calls  int
+}
+
+func (f *flakyConsumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	f.mu.Lock()
+	f.calls++
+	if f.refuse != 0 {
+		if f.refuse > 0 {
+			f.refuse--
+		}
+		f.mu.Unlock()
+		return errQueueFull
+	}
+	f.mu.Unlock()
+	return f.TracesSink.ConsumeTraces(ctx, td)
+}
+
+func (f *flakyConsumer) setRefuse(n int) {
+	f.mu.Lock()
+	f.refuse = n
+	f.mu.Unlock()
+}
+
+var errQueueFull = errors.New("sending queue is full")
+
+// spanCounts counts the spans in batches by trace and name ("t1/root").
+func spanCounts(batches []ptrace.Traces) map[string]int {
+	n := map[string]int{}
+	for _, td := range batches {
+		eachSpan(td, func(_ ptrace.ResourceSpans, _ ptrace.ScopeSpans, _ int32, span ptrace.Span) {
+			tid := span.TraceID()
+			n[strings.TrimLeft(string(tid[:]), "\x00")+"/"+span.Name()]++
+		})
+	}
+	return n
 }

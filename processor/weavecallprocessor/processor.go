@@ -69,8 +69,11 @@ type weavecallProcessor struct {
 
 	shards   []*shard
 	batchSeq atomic.Uint64
-	// Totals over all shards, checked against the limits.
+	// Totals over all shards, checked against the limits; they include the
+	// spans held in the shards' outboxes.
 	bufSpans, bufBytes atomic.Int64
+	// heldSpans counts the spans held in outboxes (see deliver).
+	heldSpans atomic.Int64
 	// lastVersion serves the ungrouped mode, which has no shards.
 	lastVersion atomic.Uint64
 
@@ -144,6 +147,13 @@ func (p *weavecallProcessor) Shutdown(ctx context.Context) error {
 	var errs []error
 	now := p.now()
 	for _, s := range p.shards {
+		if !p.redeliver(ctx, s) {
+			s.out.mu.Lock()
+			for _, h := range s.out.held {
+				errs = append(errs, fmt.Errorf("weavecall: at shutdown the next consumer still refuses %d released spans", h.spans))
+			}
+			s.out.mu.Unlock()
+		}
 		for more := true; more; {
 			var out ptrace.Traces
 			out, more = p.sweep(s, now, true)
@@ -163,15 +173,25 @@ func (p *weavecallProcessor) sweepLoop(s *shard) {
 		case <-p.done:
 			return
 		case <-t.C:
-			now := p.now()
-			for more := true; more; {
-				var out ptrace.Traces
-				out, more = p.sweep(s, now, false)
-				if err := p.send(context.Background(), out); err != nil {
-					p.tel.ProcessorWeavecallSpansFailed.Add(context.Background(), int64(out.SpanCount()))
-					p.logger.Error("weavecall: the next consumer refused released spans", zap.Int("spans", out.SpanCount()), zap.Error(err))
-				}
-			}
+			p.sweepDue(s)
+		}
+	}
+}
+
+// sweepDue is one tick of a shard's sweeper: what its outbox holds goes
+// first, then the traces due now; while the next consumer refuses, they
+// stay buffered.
+func (p *weavecallProcessor) sweepDue(s *shard) {
+	ctx := context.Background()
+	if !p.redeliver(ctx, s) {
+		return
+	}
+	now := p.now()
+	for more := true; more; {
+		var out ptrace.Traces
+		out, more = p.sweep(s, now, false)
+		if !p.deliver(ctx, s, out) {
+			return
 		}
 	}
 }
@@ -305,6 +325,9 @@ func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.Instrum
 func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	if !p.cfg.GroupByTrace || p.stopped.Load() {
 		return p.consumeUngrouped(ctx, td)
+	}
+	if p.refusing() {
+		return errRefusing
 	}
 	now := p.now()
 	batch := p.batchSeq.Add(1)
@@ -452,10 +475,12 @@ func (p *weavecallProcessor) overLimits() bool {
 }
 
 // enforceLimits releases the oldest traces while the buffer is above its
-// limits, in the caller's goroutine, returning the next consumer's errors.
+// limits, in the caller's goroutine. The released spans are not the
+// caller's (they came earlier), so a refusal does not go back to the
+// caller: deliver holds them, and releasing stops until the next consumer
+// takes data again (new requests are refused meanwhile, see refusing).
 func (p *weavecallProcessor) enforceLimits(ctx context.Context, now time.Time) error {
-	var errs []error
-	for p.overLimits() {
+	for p.overLimits() && p.heldSpans.Load() == 0 {
 		var oldest *shard
 		var first time.Time
 		for _, s := range p.shards {
@@ -473,9 +498,11 @@ func (p *weavecallProcessor) enforceLimits(ctx context.Context, now time.Time) e
 		}
 		v := oldest.nextVersion(now)
 		oldest.mu.Unlock()
-		errs = append(errs, p.send(ctx, p.releaseTaken(oldest, ts, v, now)))
+		if !p.deliver(ctx, oldest, p.releaseTaken(oldest, ts, v, now)) {
+			break
+		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // consumeUngrouped maps and annotates each span on its own, in place.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -464,11 +465,15 @@ func TestMapperPanicPassesSpanOn(t *testing.T) {
 
 func TestDownstreamErrors(t *testing.T) {
 	boom := errors.New("downstream full")
-	t.Run("late spans and limits return the error to the caller", func(t *testing.T) {
-		cfg := testConfig()
-		cfg.MaxBufferedSpans = 3
-		h := newHarness(t, cfg, consumertest.NewErr(boom))
-		assert.ErrorIs(t, h.consume(agentTrace("t1")...), boom)
+	t.Run("late spans return the error to the caller", func(t *testing.T) {
+		next := &flakyConsumer{}
+		h := newHarness(t, testConfig(), next)
+		require.NoError(t, h.consume(agentTrace("t1")...))
+		h.clock.Advance(time.Second)
+		h.sweepDueAll()
+		next.setRefuse(-1)
+		late := sp{trace: "t1", id: "llm3", parent: "agent", name: "llm3", start: 750, end: 790}
+		assert.ErrorIs(t, h.consume(late), errQueueFull, "the caller's own spans: its sender retries")
 	})
 	t.Run("ungrouped returns the error", func(t *testing.T) {
 		cfg := testConfig()
@@ -476,16 +481,76 @@ func TestDownstreamErrors(t *testing.T) {
 		h := newHarness(t, cfg, consumertest.NewErr(boom))
 		assert.ErrorIs(t, h.consume(agentTrace("t1")...), boom)
 	})
-	t.Run("timer releases log and count", func(t *testing.T) {
-		h := newHarness(t, testConfig(), consumertest.NewErr(boom))
+	t.Run("timer releases refused for a while are held, then delivered once", func(t *testing.T) {
+		next := &flakyConsumer{refuse: 3}
+		h := newHarness(t, testConfig(), next)
+		require.NoError(t, h.consume(agentTrace("t1")...))
+		h.clock.Advance(time.Second)
+		for range 3 {
+			h.sweepDueAll()
+			assert.EqualValues(t, 5, h.p.heldSpans.Load(), "refused: held")
+			assert.EqualValues(t, 5, h.p.bufSpans.Load(), "held spans count in the buffer")
+		}
+		h.sweepDueAll()
+		assert.EqualValues(t, 0, h.p.heldSpans.Load())
+		assert.EqualValues(t, 0, h.p.bufSpans.Load())
+		assert.EqualValues(t, 0, h.p.bufBytes.Load())
+		assert.Equal(t, map[string]int{"t1/root": 1, "t1/agent": 1, "t1/llm1": 1, "t1/tool": 1, "t1/llm2": 1}, spanCounts(next.AllTraces()))
+		metadatatest.AssertEqualProcessorWeavecallBufferedSpans(t, h.tel, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+		_, err := h.tel.GetMetric("otelcol_processor_weavecall_spans_failed")
+		assert.Error(t, err, "nothing failed")
+	})
+	t.Run("limits hold what they release and refuse new data until the consumer takes it", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.MaxBufferedSpans = 3
+		next := &flakyConsumer{refuse: -1}
+		h := newHarness(t, cfg, next)
+		require.NoError(t, h.consume(agentTrace("t1")...), "t1 is buffered, released by the limit and held")
+		assert.EqualValues(t, 5, h.p.heldSpans.Load())
+		err := h.consume(agentTrace("t2")...)
+		require.ErrorIs(t, err, errRefusing)
+		assert.False(t, consumererror.IsPermanent(err), "the sender must retry")
+		assert.EqualValues(t, 5, h.p.bufSpans.Load(), "the refused request was not buffered")
+
+		next.setRefuse(0)
+		h.sweepDueAll()
+		require.NoError(t, h.consume(agentTrace("t2")...), "the retry is taken")
+		assert.EqualValues(t, 0, h.p.heldSpans.Load())
+		got := spanCounts(next.AllTraces())
+		assert.Len(t, got, 10)
+		for k, n := range got {
+			assert.Equal(t, 1, n, k)
+		}
+	})
+	t.Run("a permanent refusal is logged and counted", func(t *testing.T) {
+		h := newHarness(t, testConfig(), consumertest.NewErr(consumererror.NewPermanent(boom)))
+		require.NoError(t, h.consume(agentTrace("t1")...))
+		h.clock.Advance(time.Second)
+		h.sweepDueAll()
+		assert.EqualValues(t, 0, h.p.heldSpans.Load())
+		assert.EqualValues(t, 0, h.p.bufSpans.Load())
+		metadatatest.AssertEqualProcessorWeavecallSpansFailed(t, h.tel, []metricdata.DataPoint[int64]{{Value: 5}}, metricdatatest.IgnoreTimestamp())
+	})
+	t.Run("shutdown reports what is still refused", func(t *testing.T) {
+		h := newHarness(t, testConfig(), &flakyConsumer{refuse: -1})
+		require.NoError(t, h.consume(agentTrace("t1")...))
+		h.clock.Advance(time.Second)
+		h.sweepDueAll()
+		err := h.p.Shutdown(context.Background())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "still refuses 5 released spans")
+	})
+	t.Run("the sweeper offers held spans again on its own", func(t *testing.T) {
+		next := &flakyConsumer{refuse: 2}
+		h := newHarness(t, testConfig(), next)
 		h.p.tick = time.Millisecond
 		require.NoError(t, h.consume(agentTrace("t1")...))
 		h.clock.Advance(time.Second)
 		h.p.wg.Add(1)
 		go h.p.sweepLoop(h.p.shards[shardOf(traceID("t1"), len(h.p.shards))])
-		require.Eventually(t, func() bool { return h.p.bufSpans.Load() == 0 }, 5*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return len(spanCounts(next.AllTraces())) == 5 }, 5*time.Second, time.Millisecond)
 		require.NoError(t, h.p.Shutdown(context.Background()))
-		metadatatest.AssertEqualProcessorWeavecallSpansFailed(t, h.tel, []metricdata.DataPoint[int64]{{Value: 5}}, metricdatatest.IgnoreTimestamp())
+		assert.EqualValues(t, 0, h.p.bufSpans.Load())
 	})
 }
 

@@ -25,6 +25,9 @@ type shard struct {
 	releasing map[pcommon.TraceID]*releasedTrace
 	// lastVersion is the last call version handed out; versions only grow.
 	lastVersion uint64
+	// out holds released spans the next consumer refused for now; it has
+	// its own lock, as delivering runs outside mu.
+	out outbox
 }
 
 // traceBuffer is one trace being grouped: its spans and their calls. The

@@ -73,7 +73,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorWeavecallBufferedSpans, err = builder.meter.Int64UpDownCounter(
 		"otelcol_processor_weavecall_buffered_spans",
-		metric.WithDescription("Spans held in the grouping buffer, waiting for release. [Development]"),
+		metric.WithDescription("Spans held in the grouping buffer, waiting for release, or released and held until the next consumer takes them. [Development]"),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
@@ -103,7 +103,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorWeavecallSpansFailed, err = builder.meter.Int64Counter(
 		"otelcol_processor_weavecall_spans_failed",
-		metric.WithDescription("Spans the next consumer refused on a release no caller waits for (timer releases); they are logged. Errors on other releases go back to the caller. [Development]"),
+		metric.WithDescription("Released spans the next consumer refused for good (a permanent error); they are logged. Refusals a retry can fix hold the spans and offer them again. [Development]"),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)

@@ -40,7 +40,7 @@ func AssertEqualProcessorWeavecallBufferedBytes(t *testing.T, tt *componenttest.
 func AssertEqualProcessorWeavecallBufferedSpans(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_weavecall_buffered_spans",
-		Description: "Spans held in the grouping buffer, waiting for release. [Development]",
+		Description: "Spans held in the grouping buffer, waiting for release, or released and held until the next consumer takes them. [Development]",
 		Unit:        "{span}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -120,7 +120,7 @@ func AssertEqualProcessorWeavecallSpansAnnotated(t *testing.T, tt *componenttest
 func AssertEqualProcessorWeavecallSpansFailed(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_weavecall_spans_failed",
-		Description: "Spans the next consumer refused on a release no caller waits for (timer releases); they are logged. Errors on other releases go back to the caller. [Development]",
+		Description: "Released spans the next consumer refused for good (a permanent error); they are logged. Refusals a retry can fix hold the spans and offer them again. [Development]",
 		Unit:        "{span}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
