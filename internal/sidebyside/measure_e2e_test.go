@@ -89,6 +89,40 @@ func TestMeasure(t *testing.T) {
 		})
 	}
 
+	// A sending queue of 500 spans refuses every release of the 2000-span
+	// load (about 1000 spans per shard): the processor holds what it
+	// released, offers it again in halves, and pushes back on the sender,
+	// which retries. Every span still arrives, exactly once.
+	t.Run("a sending queue smaller than the releases loses nothing", func(t *testing.T) {
+		shipped, err := os.ReadFile(callhouse.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const anchor = "    create_schema: true\n"
+		if !strings.Contains(string(shipped), anchor) {
+			t.Fatalf("%s has no %q to add the queue after", callhouse.Config, anchor)
+		}
+		tiny := strings.Replace(string(shipped), anchor, anchor+
+			"    sending_queue:\n      queue_size: 500\n      batch:\n        min_size: 400\n        max_size: 500\n", 1)
+		c := callhouse
+		c.Name = "callhouse-tiny-queue"
+		c.Config = filepath.Join(t.TempDir(), "tiny-queue.yaml")
+		if err := os.WriteFile(c.Config, []byte(tiny), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c.Database = embeddedchtest.Database(t)
+		if _, err := h.Measure(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		log, err := os.ReadFile(filepath.Join(h.LogDir, c.Name+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(log), "holding them and offering them again") {
+			t.Errorf("the queue never refused a release: the test did not exercise holding (log: %s)", filepath.Join(h.LogDir, c.Name+".log"))
+		}
+	})
+
 	t.Run("lost rows", func(t *testing.T) {
 		c := callhouse
 		c.Database = embeddedchtest.Database(t)

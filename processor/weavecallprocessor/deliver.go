@@ -80,6 +80,7 @@ func (p *weavecallProcessor) redeliver(ctx context.Context, s *shard) bool {
 		s.out.mu.Unlock()
 		err := p.send(ctx, h.td)
 		if err != nil && !consumererror.IsPermanent(err) {
+			p.halveFront(s)
 			return false
 		}
 		if err != nil {
@@ -94,6 +95,82 @@ func (p *weavecallProcessor) redeliver(ctx context.Context, s *shard) bool {
 			p.logger.Info("weavecall: the next consumer accepts released spans again")
 		}
 	}
+}
+
+// splitFloor: a held release of at least twice this many spans is halved
+// each time it is refused, so that one bigger than the next consumer can
+// ever take at once (a sending queue smaller than the release) still gets
+// through, in pieces, while a long outage does not crumble releases into
+// tiny requests.
+const splitFloor = 64
+
+// halveFront splits s's oldest held release in two, both held, first half
+// first, when it is large enough (see splitFloor).
+func (p *weavecallProcessor) halveFront(s *shard) {
+	s.out.mu.Lock()
+	defer s.out.mu.Unlock()
+	h := s.out.held[0]
+	if h.spans < 2*splitFloor {
+		return
+	}
+	n := h.spans / 2
+	first := heldRelease{td: splitSpans(h.td, int(n)), spans: n, bytes: h.bytes * n / h.spans}
+	rest := heldRelease{td: h.td, spans: h.spans - n, bytes: h.bytes - first.bytes}
+	s.out.held = append(s.out.held, heldRelease{})
+	copy(s.out.held[2:], s.out.held[1:])
+	s.out.held[0], s.out.held[1] = first, rest
+}
+
+// splitSpans moves the first n spans of td (in order) into a new Traces and
+// returns it; a resource or scope whose spans end up on both sides is
+// copied.
+func splitSpans(td ptrace.Traces, n int) ptrace.Traces {
+	first := ptrace.NewTraces()
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		if n == 0 {
+			return false
+		}
+		if c := resourceSpanCount(rs); c <= n {
+			n -= c
+			rs.MoveTo(first.ResourceSpans().AppendEmpty())
+			return true
+		}
+		dst := first.ResourceSpans().AppendEmpty()
+		rs.Resource().CopyTo(dst.Resource())
+		dst.SetSchemaUrl(rs.SchemaUrl())
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			if n == 0 {
+				return false
+			}
+			if ss.Spans().Len() <= n {
+				n -= ss.Spans().Len()
+				ss.MoveTo(dst.ScopeSpans().AppendEmpty())
+				return true
+			}
+			d := dst.ScopeSpans().AppendEmpty()
+			ss.Scope().CopyTo(d.Scope())
+			d.SetSchemaUrl(ss.SchemaUrl())
+			ss.Spans().RemoveIf(func(sp ptrace.Span) bool {
+				if n == 0 {
+					return false
+				}
+				n--
+				sp.MoveTo(d.Spans().AppendEmpty())
+				return true
+			})
+			return false
+		})
+		return false
+	})
+	return first
+}
+
+func resourceSpanCount(rs ptrace.ResourceSpans) int {
+	c := 0
+	for _, ss := range rs.ScopeSpans().All() {
+		c += ss.Spans().Len()
+	}
+	return c
 }
 
 // hold counts spans entering (positive) or leaving an outbox in the

@@ -289,17 +289,22 @@ func names(m map[string]callmap.Record) []string {
 
 // flakyConsumer refuses, with an error a retry can fix (as a full sending
 // queue does), while refuse is not 0 — the next refuse calls when it is
-// positive, every call when negative — and records what it accepts.
+// positive, every call when negative — and any request of more than
+// capacity spans (when set: a queue that small), and records what it
+// accepts.
 type flakyConsumer struct {
 	consumertest.TracesSink
-	mu     sync.Mutex
-	refuse int
-	calls  int
+	mu       sync.Mutex
+	refuse   int
+	capacity int
 }
 
 func (f *flakyConsumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	f.mu.Lock()
-	f.calls++
+	if f.capacity > 0 && td.SpanCount() > f.capacity {
+		f.mu.Unlock()
+		return errQueueFull
+	}
 	if f.refuse != 0 {
 		if f.refuse > 0 {
 			f.refuse--

@@ -522,6 +522,31 @@ func TestDownstreamErrors(t *testing.T) {
 			assert.Equal(t, 1, n, k)
 		}
 	})
+	t.Run("a release bigger than the consumer ever takes goes through in pieces", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Shards = 1
+		next := &flakyConsumer{capacity: 100}
+		h := newHarness(t, cfg, next)
+		var all []sp
+		for i := range 60 {
+			all = append(all, agentTrace(fmt.Sprintf("t%d", i))...)
+		}
+		require.NoError(t, h.consume(all...))
+		h.clock.Advance(time.Second)
+		for i := 0; i < 20 && h.p.bufSpans.Load() > 0; i++ {
+			h.sweepDueAll()
+		}
+		assert.EqualValues(t, 0, h.p.heldSpans.Load())
+		assert.EqualValues(t, 0, h.p.bufSpans.Load())
+		got := spanCounts(next.AllTraces())
+		assert.Len(t, got, 300)
+		for k, n := range got {
+			assert.Equal(t, 1, n, k)
+		}
+		for _, td := range next.AllTraces() {
+			assert.LessOrEqual(t, td.SpanCount(), 100)
+		}
+	})
 	t.Run("a permanent refusal is logged and counted", func(t *testing.T) {
 		h := newHarness(t, testConfig(), consumertest.NewErr(consumererror.NewPermanent(boom)))
 		require.NoError(t, h.consume(agentTrace("t1")...))
@@ -659,5 +684,54 @@ func TestReleasedCacheBounds(t *testing.T) {
 				assert.Equal(t, int64(1), h.p.bufSpans.Load())
 			}
 		})
+	}
+}
+
+// TestSplitSpans moves the first n spans, in order, into their own Traces:
+// whole resources and scopes move, a resource or scope split across the two
+// sides is copied to both.
+func TestSplitSpans(t *testing.T) {
+	build := func() ptrace.Traces {
+		td := ptrace.NewTraces()
+		for r := range 2 {
+			rs := td.ResourceSpans().AppendEmpty()
+			rs.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc%d", r))
+			rs.SetSchemaUrl("https://opentelemetry.io/schemas/1.26.0")
+			for s := range 2 {
+				ss := rs.ScopeSpans().AppendEmpty()
+				ss.Scope().SetName(fmt.Sprintf("scope%d", s))
+				for i := range 3 {
+					ss.Spans().AppendEmpty().SetName(fmt.Sprintf("r%d.s%d.%d", r, s, i))
+				}
+			}
+		}
+		return td
+	}
+	// where names each span: resource service, scope and name.
+	where := func(td ptrace.Traces) []string {
+		var out []string
+		for _, rs := range td.ResourceSpans().All() {
+			svc, _ := rs.Resource().Attributes().Get("service.name")
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					out = append(out, svc.Str()+"/"+ss.Scope().Name()+"/"+span.Name())
+				}
+			}
+		}
+		return out
+	}
+	want := where(build())
+	for n := 1; n < 12; n++ {
+		td := build()
+		first := splitSpans(td, n)
+		assert.Equal(t, n, first.SpanCount(), "n=%d", n)
+		assert.Equal(t, 12-n, td.SpanCount(), "n=%d", n)
+		assert.Equal(t, want, append(where(first), where(td)...), "n=%d: order, resources and scopes kept", n)
+		for _, part := range []ptrace.Traces{first, td} {
+			for _, rs := range part.ResourceSpans().All() {
+				assert.Equal(t, "https://opentelemetry.io/schemas/1.26.0", rs.SchemaUrl())
+				assert.Positive(t, resourceSpanCount(rs), "no empty resource left behind (n=%d)", n)
+			}
+		}
 	}
 }
