@@ -38,6 +38,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	var ttl string
 	require.NoError(t, conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = 'p_call_versions'", db).Scan(&ttl))
 	assert.Contains(t, ttl, "TTL toDateTime(started_at) + toIntervalSecond(86400)")
+	assert.Contains(t, ttl, "merge_selector_base = 10", "merges take twice as many parts (0004)")
+	assert.Contains(t, ttl, "ttl_only_drop_parts = 1", "0004 keeps the settings 0001 set")
 }
 
 // TestSeedPrices: seeding writes every price once, writes nothing when run
