@@ -322,6 +322,8 @@ func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.Instrum
 // ConsumeTraces maps the spans and either annotates them at once
 // (group_by_trace: false) or buffers them by trace. After Shutdown, when
 // nothing would release a buffer any more, spans are annotated at once.
+// While released spans wait for the next consumer and the buffer is at its
+// limits, the request is refused with errRefusing (retryable).
 func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	if !p.cfg.GroupByTrace || p.stopped.Load() {
 		return p.consumeUngrouped(ctx, td)
