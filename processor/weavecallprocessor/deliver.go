@@ -114,63 +114,28 @@ func (p *weavecallProcessor) halveFront(s *shard) {
 		return
 	}
 	n := h.spans / 2
-	first := heldRelease{td: splitSpans(h.td, int(n)), spans: n, bytes: h.bytes * n / h.spans}
-	rest := heldRelease{td: h.td, spans: h.spans - n, bytes: h.bytes - first.bytes}
+	a, b := splitSpans(h.td, int(n))
+	first := heldRelease{td: a, spans: n, bytes: h.bytes * n / h.spans}
+	rest := heldRelease{td: b, spans: h.spans - n, bytes: h.bytes - first.bytes}
 	s.out.held = append(s.out.held, heldRelease{})
 	copy(s.out.held[2:], s.out.held[1:])
 	s.out.held[0], s.out.held[1] = first, rest
 }
 
-// splitSpans moves the first n spans of td (in order) into a new Traces and
-// returns it; a resource or scope whose spans end up on both sides is
-// copied.
-func splitSpans(td ptrace.Traces, n int) ptrace.Traces {
-	first := ptrace.NewTraces()
-	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
-		if n == 0 {
-			return false
+// splitSpans splits td after its first n spans, keeping their order; each
+// side holds copies of the resources and scopes of its spans.
+func splitSpans(td ptrace.Traces, n int) (first, rest ptrace.Traces) {
+	a, b := newSpanWriter(), newSpanWriter()
+	i := 0
+	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, ordinal int32, sp ptrace.Span) {
+		w := &b
+		if i < n {
+			w = &a
 		}
-		if c := resourceSpanCount(rs); c <= n {
-			n -= c
-			rs.MoveTo(first.ResourceSpans().AppendEmpty())
-			return true
-		}
-		dst := first.ResourceSpans().AppendEmpty()
-		rs.Resource().CopyTo(dst.Resource())
-		dst.SetSchemaUrl(rs.SchemaUrl())
-		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
-			if n == 0 {
-				return false
-			}
-			if ss.Spans().Len() <= n {
-				n -= ss.Spans().Len()
-				ss.MoveTo(dst.ScopeSpans().AppendEmpty())
-				return true
-			}
-			d := dst.ScopeSpans().AppendEmpty()
-			ss.Scope().CopyTo(d.Scope())
-			d.SetSchemaUrl(ss.SchemaUrl())
-			ss.Spans().RemoveIf(func(sp ptrace.Span) bool {
-				if n == 0 {
-					return false
-				}
-				n--
-				sp.MoveTo(d.Spans().AppendEmpty())
-				return true
-			})
-			return false
-		})
-		return false
+		i++
+		w.move(scopeKey{batch: 1, scope: ordinal}, rs, ss, sp)
 	})
-	return first
-}
-
-func resourceSpanCount(rs ptrace.ResourceSpans) int {
-	c := 0
-	for _, ss := range rs.ScopeSpans().All() {
-		c += ss.Spans().Len()
-	}
-	return c
+	return a.td, b.td
 }
 
 // hold counts spans entering (positive) or leaving an outbox in the
