@@ -44,15 +44,28 @@ clickhouse:
 	$(BUILD_DIR)/clickhouse-embedded fetch
 
 ## fuzz: a short run of every fuzz target (seed corpora run in `unit` too).
-FUZZTIME ?= 10s
+## Each target runs a fixed number of inputs, sized to about ten seconds on a
+## 2-core machine: a wall-clock -fuzztime races Go 1.26's fuzz coordinator at
+## its deadline and fails with a bare "context deadline exceeded" and no
+## crasher (golang/go#75804, fixed in Go 1.27). FUZZTIME=5m (say) overrides
+## every budget for a longer hunt, race included.
+FUZZ_TARGETS := \
+	FuzzMap:./internal/callmap:60000x \
+	FuzzCompactJSON:./internal/callmap:20000x \
+	FuzzPlainRun:./internal/callmap:300000x \
+	FuzzAnnotation:./internal/callmap:100000x \
+	FuzzAppendCost:./internal/callmap:100000x \
+	FuzzAppendFloat:./internal/callmap:100000x \
+	FuzzParseLiteLLM:./internal/pricing:120000x \
+	FuzzDeriveTrace:./processor/weavecallprocessor:100000x \
+	FuzzProcessor:./processor/weavecallprocessor:10000x \
+	FuzzIdentifiers:./exporter/weaveclickhouseexporter/internal/schema:200000x
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME) ./internal/callmap
-	$(GO) test -run '^$$' -fuzz '^FuzzCompactJSON$$' -fuzztime $(FUZZTIME) ./internal/callmap
-	$(GO) test -run '^$$' -fuzz '^FuzzPlainRun$$' -fuzztime $(FUZZTIME) ./internal/callmap
-	$(GO) test -run '^$$' -fuzz '^FuzzParseLiteLLM$$' -fuzztime $(FUZZTIME) ./internal/pricing
-	$(GO) test -run '^$$' -fuzz '^FuzzDeriveTrace$$' -fuzztime $(FUZZTIME) ./processor/weavecallprocessor
-	$(GO) test -run '^$$' -fuzz '^FuzzProcessor$$' -fuzztime $(FUZZTIME) ./processor/weavecallprocessor
-	$(GO) test -run '^$$' -fuzz '^FuzzIdentifiers$$' -fuzztime $(FUZZTIME) ./exporter/weaveclickhouseexporter/internal/schema
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; rest=$${t#*:}; pkg=$${rest%%:*}; budget=$${rest#*:}; \
+		echo "go test -run '^$$' -fuzz '^$$name$$' -fuzztime $(or $(FUZZTIME),$$budget) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(or $(FUZZTIME),$$budget) $$pkg; \
+	done
 
 ## generate: regenerate mdatagen code (internal/metadata of each component).
 MDATAGEN_VERSION := v0.150.0
