@@ -85,7 +85,12 @@ const (
 // Annotate stores r on the span under AnnotationKey, replacing an earlier
 // annotation. Optional fields that are empty are left out of "call".
 func Annotate(span ptrace.Span, r *Record) {
-	m := span.Attributes().PutEmptyMap(AnnotationKey)
+	// One more entry, exactly: appending to a decoded span's attributes
+	// (their slice is full) would otherwise double it, copying every entry
+	// into twice the memory.
+	attrs := span.Attributes()
+	attrs.EnsureCapacity(attrs.Len() + 1)
+	m := attrs.PutEmptyMap(AnnotationKey)
 	m.EnsureCapacity(5)
 	m.PutStr(annCall, pooledString(r.appendCallJSON))
 	m.PutStr(annInputs, r.Inputs)
