@@ -66,6 +66,9 @@ type Result struct {
 	Rows uint64
 	// CPU is what each process used over Stored.
 	CPU CPU
+	// CollectorPeakRSS is the collector's largest resident set, in bytes,
+	// from its start to the last row visible.
+	CollectorPeakRSS int64
 }
 
 // SpansPerSecond is the sustained rate: spans over the time from the first
@@ -229,6 +232,9 @@ func (h *Harness) Measure(ctx context.Context, c Collector) (Result, error) {
 		return res, err
 	}
 	res.CPU = cpuEnd.sub(cpuStart)
+	if res.CollectorPeakRSS, err = peakRSS(proc.Pid()); err != nil {
+		return res, err
+	}
 
 	if c.Check != "" {
 		var n uint64

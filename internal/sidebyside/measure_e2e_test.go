@@ -76,6 +76,10 @@ func TestMeasure(t *testing.T) {
 			if r.Spans != load.Spans() || last.Rows != r.Rows || r.Rows < uint64(load.Spans()) || last.At != r.Stored {
 				t.Errorf("spans %d, rows %d, last sample %+v, stored %s; want %d spans, rows at the stored time", r.Spans, r.Rows, last, r.Stored, load.Spans())
 			}
+			// A collector's binary alone keeps tens of MiB resident.
+			if r.CollectorPeakRSS < 16<<20 || r.CPU.CollectorSys > r.CPU.Collector {
+				t.Errorf("collector peak RSS %d bytes, CPU %s of which %s in the kernel", r.CollectorPeakRSS, r.CPU.Collector, r.CPU.CollectorSys)
+			}
 			if r.Sent <= 0 || r.Stored < r.Samples[0].At {
 				t.Errorf("sent in %s, stored in %s, first sample at %s", r.Sent, r.Stored, r.Samples[0].At)
 			}

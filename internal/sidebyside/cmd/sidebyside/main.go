@@ -180,8 +180,9 @@ func printRun(w io.Writer, round int, r sidebyside.Result) {
 	if r.Rows > uint64(r.Spans) {
 		fmt.Fprintf(w, "         %-9s  %d rows for %d spans: %d written twice or in several versions\n", "", r.Rows, r.Spans, r.Rows-uint64(r.Spans))
 	}
-	fmt.Fprintf(w, "         %-9s  CPU used meanwhile: collector %s, ClickHouse %s, load sender %.2fs\n",
-		"", perSpan(r.CPU.Collector), perSpan(r.CPU.ClickHouse), r.CPU.Sender.Seconds())
+	fmt.Fprintf(w, "         %-9s  CPU used meanwhile: collector %s (%.0f%% in the kernel, peak RSS %d MiB), ClickHouse %s, load sender %.2fs\n",
+		"", perSpan(r.CPU.Collector), 100*r.CPU.CollectorSys.Seconds()/max(r.CPU.Collector.Seconds(), 1e-9), r.CollectorPeakRSS>>20,
+		perSpan(r.CPU.ClickHouse), r.CPU.Sender.Seconds())
 }
 
 // printSummary names each side by its configuration file: what ours runs
