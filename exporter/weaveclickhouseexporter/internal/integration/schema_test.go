@@ -40,6 +40,21 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	assert.Contains(t, ttl, "TTL toDateTime(started_at) + toIntervalSecond(86400)")
 	assert.Contains(t, ttl, "merge_selector_base = 10", "merges take twice as many parts (0004)")
 	assert.Contains(t, ttl, "ttl_only_drop_parts = 1", "0004 keeps the settings 0001 set")
+
+	// 0005: the JSON columns are LZ4, the other columns keep their codecs.
+	rows, err := conn.Query(ctx, "SELECT name, compression_codec FROM system.columns WHERE database = ? AND table = 'p_call_versions' AND name IN ('inputs', 'output', 'attributes', 'summary', 'trace_id')", db)
+	require.NoError(t, err)
+	codecs := map[string]string{}
+	for rows.Next() {
+		var name, codec string
+		require.NoError(t, rows.Scan(&name, &codec))
+		codecs[name] = codec
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, map[string]string{
+		"inputs": "CODEC(LZ4)", "output": "CODEC(LZ4)", "attributes": "CODEC(LZ4)", "summary": "CODEC(LZ4)",
+		"trace_id": "CODEC(ZSTD(1))",
+	}, codecs)
 }
 
 // TestSeedPrices: seeding writes every price once, writes nothing when run
