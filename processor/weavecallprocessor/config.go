@@ -29,7 +29,7 @@ type Config struct {
 	MaxBufferedSpans int64 `mapstructure:"max_buffered_spans"`
 
 	// MaxBufferedBytes caps the estimated bytes held across all traces
-	// (spans as OTLP protobuf plus their mapped calls); above it the oldest
+	// (the heap their spans and mapped calls take); above it the oldest
 	// traces are released early.
 	MaxBufferedBytes int64 `mapstructure:"max_buffered_bytes"`
 

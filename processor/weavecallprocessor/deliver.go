@@ -52,7 +52,10 @@ func (p *weavecallProcessor) deliver(ctx context.Context, s *shard, td ptrace.Tr
 		p.failed(ctx, n, err)
 		return true
 	}
-	h := heldRelease{td: td, spans: n, bytes: int64(p.sizer.TracesSize(td))}
+	h := heldRelease{td: td, spans: n}
+	eachSpan(td, func(_ ptrace.ResourceSpans, _ ptrace.ScopeSpans, _ int32, sp ptrace.Span) {
+		h.bytes += spanBytes(&p.sizer, sp)
+	})
 	s.out.mu.Lock()
 	s.out.held = append(s.out.held, h)
 	s.out.mu.Unlock()

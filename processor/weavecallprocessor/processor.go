@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -35,17 +36,35 @@ const (
 	reasonLate        = "late"
 )
 
-// Fixed parts of the byte estimates: a mapped call besides its JSON, a
-// cached span skeleton besides its strings, a cached resource and scope.
+// Fixed parts of the byte estimates, beyond the bytes they count. They are
+// fitted to the heap the buffer really holds (TestBufferedBytesTrackTheHeap),
+// so max_buffered_bytes bounds memory, not an encoding of it.
 const (
-	callOverhead     = 512
-	skeletonOverhead = 96
-	sourceOverhead   = 512
+	spanOverhead     = 512 // a decoded span besides its protobuf size: its structs, its place in the buffer
+	attrOverhead     = 56  // an attribute in memory besides its protobuf encoding
+	callOverhead     = 640 // a mapped call besides its JSON: the Call, its ids and names
+	skeletonOverhead = 96  // a cached span skeleton besides its strings
+	sourceOverhead   = 512 // a cached resource and scope
 )
+
+// spanBytes estimates the memory a decoded span holds.
+func spanBytes(sizer *ptrace.ProtoMarshaler, sp ptrace.Span) int64 {
+	attrs := sp.Attributes().Len()
+	events := sp.Events()
+	for i := 0; i < events.Len(); i++ {
+		attrs += events.At(i).Attributes().Len()
+	}
+	links := sp.Links()
+	for i := 0; i < links.Len(); i++ {
+		attrs += links.At(i).Attributes().Len()
+	}
+	return int64(sizer.SpanSize(sp) + spanOverhead + attrOverhead*attrs)
+}
 
 // callBytes estimates the memory a mapped call holds.
 func callBytes(c *callmap.Call) int64 {
-	return int64(callOverhead + len(c.Inputs) + len(c.Output) + len(c.Attributes) + len(c.Summary.Custom))
+	return int64(callOverhead + len(c.Inputs) + len(c.Output) + len(c.Attributes) + len(c.Summary.Custom) +
+		len(c.Summary.Usage)*int(unsafe.Sizeof(callmap.ModelUsage{})) + len(c.Summary.Costs)*int(unsafe.Sizeof(callmap.ModelCost{})))
 }
 
 // evictBatch is how many traces one memory_limit pass releases from a shard
@@ -362,7 +381,7 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 			continue
 		}
 		a.call = c
-		a.bytes = int64(p.sizer.SpanSize(a.span)) + callBytes(c)
+		a.bytes = spanBytes(&p.sizer, a.span) + callBytes(c)
 		sh := shardOf(a.span.TraceID(), len(p.shards))
 		byShard[sh] = append(byShard[sh], int32(i))
 	}

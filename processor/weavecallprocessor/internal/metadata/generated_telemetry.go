@@ -67,7 +67,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.ProcessorWeavecallBufferedBytes, err = builder.meter.Int64UpDownCounter(
 		"otelcol_processor_weavecall_buffered_bytes",
-		metric.WithDescription("Estimated bytes of the spans held in the grouping buffer (their OTLP protobuf size). [Development]"),
+		metric.WithDescription("Estimated bytes of the spans held in the grouping buffer (the heap the spans and their mapped calls take). [Development]"),
 		metric.WithUnit("By"),
 	)
 	errs = errors.Join(errs, err)

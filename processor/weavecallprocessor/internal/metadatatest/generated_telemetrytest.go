@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) processor.Settings {
 func AssertEqualProcessorWeavecallBufferedBytes(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_weavecall_buffered_bytes",
-		Description: "Estimated bytes of the spans held in the grouping buffer (their OTLP protobuf size). [Development]",
+		Description: "Estimated bytes of the spans held in the grouping buffer (the heap the spans and their mapped calls take). [Development]",
 		Unit:        "By",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
