@@ -86,7 +86,7 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 	return nil
 }
 
-func (e *callsExporter) shutdown(context.Context) error {
+func (e *callsExporter) shutdown(ctx context.Context) error {
 	e.telemetry.Shutdown()
 	if e.native != nil {
 		e.native.close()
@@ -94,7 +94,38 @@ func (e *callsExporter) shutdown(context.Context) error {
 	if e.conn == nil {
 		return nil
 	}
-	return e.conn.Close()
+	err := closeWithin(ctx, poolCloseTimeout, e.conn.Close)
+	if errors.Is(err, errCloseHung) {
+		e.logger.Warn("leaving the ClickHouse connections to the process's exit", zap.Error(err))
+		return nil
+	}
+	return err
+}
+
+// poolCloseTimeout bounds the wait for clickhouse-go's pool to close.
+const poolCloseTimeout = 5 * time.Second
+
+// errCloseHung says a close did not return in time.
+var errCloseHung = errors.New("closing the connection pool did not finish in time")
+
+// closeWithin runs closeFn and waits for it at most d (or until ctx ends).
+// clickhouse-go's pool (v2.50.0) can deadlock in Close when its lifetime
+// ticker fires at the same moment (clickhouse-go issue #1990): the
+// collector's shutdown must not hang on it, and every INSERT has finished
+// by then, so nothing is lost by walking away.
+func closeWithin(ctx context.Context, d time.Duration, closeFn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- closeFn() }()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		return fmt.Errorf("%w (%s)", errCloseHung, d)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", errCloseHung, context.Cause(ctx))
+	}
 }
 
 // pushTraces writes one flushed batch. A failed INSERT wrote nothing, so

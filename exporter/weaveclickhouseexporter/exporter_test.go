@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -95,6 +96,37 @@ func TestBoundWrites(t *testing.T) {
 				}
 			}
 			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		})
+	}
+}
+
+// TestCloseWithin: a close that returns is waited for and its error kept;
+// one that hangs (clickhouse-go's pool can, issue #1990) is left behind
+// after the bound or when the shutdown context ends.
+func TestCloseWithin(t *testing.T) {
+	closed := errors.New("closed with an error")
+	hang := make(chan struct{})
+	defer close(hang)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name    string
+		ctx     context.Context
+		closeFn func() error
+		want    error
+	}{
+		{"returns", context.Background(), func() error { return nil }, nil},
+		{"returns an error", context.Background(), func() error { return closed }, closed},
+		{"hangs", context.Background(), func() error { <-hang; return nil }, errCloseHung},
+		{"hangs, shutdown cancelled", cancelled, func() error { <-hang; return nil }, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := closeWithin(tc.ctx, 50*time.Millisecond, tc.closeFn)
+			if tc.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tc.want)
 		})
 	}
 }
