@@ -29,6 +29,9 @@ test: clickhouse collector unit fuzz
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+# The concurrent parts (weavecall's shards, sweepers and outboxes; the exporter's connection
+# pool; callmap's pooled state) once more under the race detector.
+	$(GO) test -race -count=1 ./processor/... ./exporter/weaveclickhouseexporter/ ./internal/callmap
 # internal/callmap scans strings 32 bytes a step when built for x86-64-v3 (AVX2) and eight
 # bytes a step otherwise: on a v3 machine the run above took the first path, this the other.
 ifneq ($(filter v3 v4,$(GOAMD64)),)
