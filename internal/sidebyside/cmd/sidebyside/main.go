@@ -9,6 +9,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -38,6 +39,9 @@ type options struct {
 	launcher, dir              string
 	callhouse, callhouseConfig string
 	contrib, contribConfig     string
+	// candidate, when set, is a second otelcol-callhouse (another build or
+	// config) measured in the same rounds, for an A/B against callhouse.
+	candidate, candidateConfig string
 	spans, batch, perTrace     int
 	concurrency, rounds        int
 	poll, stall                time.Duration
@@ -74,6 +78,8 @@ func main() {
 	flag.StringVar(&o.callhouseConfig, "callhouse-config", "config/callhouse.yaml", "otelcol-callhouse configuration")
 	flag.StringVar(&o.contrib, "contrib", "build/otelcol-contrib-ref/otelcol-contrib-ref", "reference collector binary")
 	flag.StringVar(&o.contribConfig, "contrib-config", "internal/sidebyside/config/contrib.yaml", "reference collector configuration")
+	flag.StringVar(&o.candidate, "candidate", "", "a second otelcol-callhouse binary to compare with -callhouse in the same rounds (optional)")
+	flag.StringVar(&o.candidateConfig, "candidate-config", "", "the candidate's configuration (default: -callhouse-config)")
 	flag.IntVar(&o.spans, "spans", 200_000, "spans sent to each collector (whole traces, so a few more)")
 	flag.IntVar(&o.batch, "batch", 512, "spans per OTLP request (the SDK batch span processor's default)")
 	flag.IntVar(&o.perTrace, "spans-per-trace", 5, "spans per trace: an invoke_agent root over LLM and tool calls")
@@ -145,13 +151,15 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 
 	fmt.Fprintf(out, "load: %d spans of agent traces (%d spans each) in %d OTLP/gRPC requests, %d in flight, as fast as accepted\n\n",
 		load.Spans(), o.perTrace, load.Requests(), o.concurrency)
+	collectors := []sidebyside.Collector{contrib, ours}
+	if o.candidate != "" {
+		candidate := ours
+		candidate.Name, candidate.Binary, candidate.Config = "candidate", o.candidate, cmp.Or(o.candidateConfig, o.callhouseConfig)
+		collectors = append(collectors, candidate)
+	}
 	results := map[string][]sidebyside.Result{}
 	for round := range o.rounds {
-		order := []sidebyside.Collector{contrib, ours}
-		if round%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, c := range order {
+		for _, c := range roundOrder(collectors, round) {
 			r, err := h.Measure(ctx, c)
 			if err != nil {
 				return err
@@ -161,7 +169,17 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 	}
 	printSummary(out, o, results[ours.Name], results[contrib.Name])
+	if o.candidate != "" {
+		printCandidate(out, results[ours.Name], results["candidate"])
+	}
 	return nil
+}
+
+// roundOrder rotates the collectors by one place each round (with two, it
+// alternates them), so that none always runs first on a cold server.
+func roundOrder(cs []sidebyside.Collector, round int) []sidebyside.Collector {
+	k := round % len(cs)
+	return append(slices.Clone(cs[k:]), cs[:k]...)
 }
 
 // stopTimeout bounds the ClickHouse shutdown.
@@ -206,11 +224,38 @@ func printSummary(w io.Writer, opts options, ours, contrib []sidebyside.Result) 
 	fmt.Fprintf(w, "  contrib                   %9.1f   %10.1f\n", median(contrib, collector), median(contrib, server))
 }
 
+// printCandidate compares the candidate with callhouse round by round: the
+// two ran minutes apart on the same machine, so their ratio in a round is
+// steadier than either rate (contrib's own moves by ±10 % between runs).
+func printCandidate(w io.Writer, ours, candidate []sidebyside.Result) {
+	ratios := make([]float64, len(ours))
+	for i := range ours {
+		ratios[i] = candidate[i].SpansPerSecond() / ours[i].SpansPerSecond()
+	}
+	fmt.Fprintf(w, "candidate/callhouse, spans/s by round:")
+	for _, r := range ratios {
+		fmt.Fprintf(w, " %.2f", r)
+	}
+	fmt.Fprintf(w, " (median %.2f)\n", medianOf(ratios))
+	collector := func(r sidebyside.Result) float64 {
+		return float64(r.CPU.Collector.Nanoseconds()) / 1e3 / float64(r.Spans)
+	}
+	server := func(r sidebyside.Result) float64 {
+		return float64(r.CPU.ClickHouse.Nanoseconds()) / 1e3 / float64(r.Spans)
+	}
+	fmt.Fprintf(w, "  candidate CPU µs per span (median): collector %.1f, ClickHouse %.1f\n", median(candidate, collector), median(candidate, server))
+}
+
 func median(rs []sidebyside.Result, f func(sidebyside.Result) float64) float64 {
 	v := make([]float64, len(rs))
 	for i, r := range rs {
 		v[i] = f(r)
 	}
+	return medianOf(v)
+}
+
+func medianOf(v []float64) float64 {
+	v = slices.Clone(v)
 	slices.Sort(v)
 	if len(v)%2 == 1 {
 		return v[len(v)/2]
