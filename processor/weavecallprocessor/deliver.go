@@ -63,7 +63,7 @@ func (p *weavecallProcessor) deliver(ctx context.Context, s *shard, td ptrace.Tr
 		p.logger.Warn("weavecall: the next consumer refused released spans; holding them and offering them again",
 			zap.Int64("spans", n), zap.Error(err))
 	}
-	p.hold(ctx, h.spans, h.bytes)
+	p.addBuffered(ctx, h.spans, h.bytes)
 	return false
 }
 
@@ -93,7 +93,7 @@ func (p *weavecallProcessor) redeliver(ctx context.Context, s *shard) bool {
 		s.out.held[0] = heldRelease{}
 		s.out.held = s.out.held[1:]
 		s.out.mu.Unlock()
-		p.hold(ctx, -h.spans, -h.bytes)
+		p.addBuffered(ctx, -h.spans, -h.bytes)
 		if p.heldSpans.Add(-h.spans) == 0 {
 			p.logger.Info("weavecall: the next consumer accepts released spans again")
 		}
@@ -141,9 +141,9 @@ func splitSpans(td ptrace.Traces, n int) (first, rest ptrace.Traces) {
 	return a.td, b.td
 }
 
-// hold counts spans entering (positive) or leaving an outbox in the
-// buffer's totals and gauges.
-func (p *weavecallProcessor) hold(ctx context.Context, spans, bytes int64) {
+// addBuffered counts spans entering (positive) or leaving the buffer, an
+// outbox included, in its totals and gauges.
+func (p *weavecallProcessor) addBuffered(ctx context.Context, spans, bytes int64) {
 	p.bufSpans.Add(spans)
 	p.bufBytes.Add(bytes)
 	p.tel.ProcessorWeavecallBufferedSpans.Add(ctx, spans)

@@ -396,7 +396,8 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 	}
 	pass.td.ResourceSpans().MoveAndAppendTo(late.td.ResourceSpans())
 	err := p.send(ctx, late.td)
-	return errors.Join(err, p.enforceLimits(ctx, now))
+	p.enforceLimits(ctx, now)
+	return err
 }
 
 // place buffers a shard's share of a batch (arrivals[idx...]); spans of traces released
@@ -433,11 +434,8 @@ func (p *weavecallProcessor) place(s *shard, arrivals []arrival, idx []int32, no
 		spans++
 		bytes += a.bytes
 	}
-	p.bufSpans.Add(spans)
-	p.bufBytes.Add(bytes)
 	ctx := context.Background()
-	p.tel.ProcessorWeavecallBufferedSpans.Add(ctx, spans)
-	p.tel.ProcessorWeavecallBufferedBytes.Add(ctx, bytes)
+	p.addBuffered(ctx, spans, bytes)
 	p.tel.ProcessorWeavecallBufferedTraces.Add(ctx, traces)
 	if len(lateOrder) == 0 {
 		return
@@ -500,7 +498,7 @@ func (p *weavecallProcessor) overLimits() bool {
 // caller's (they came earlier), so a refusal does not go back to the
 // caller: deliver holds them, and releasing stops until the next consumer
 // takes data again (new requests are refused meanwhile, see refusing).
-func (p *weavecallProcessor) enforceLimits(ctx context.Context, now time.Time) error {
+func (p *weavecallProcessor) enforceLimits(ctx context.Context, now time.Time) {
 	for p.overLimits() && p.heldSpans.Load() == 0 {
 		var oldest *shard
 		var first time.Time
@@ -523,7 +521,6 @@ func (p *weavecallProcessor) enforceLimits(ctx context.Context, now time.Time) e
 			break
 		}
 	}
-	return nil
 }
 
 // consumeUngrouped maps and annotates each span on its own, in place.

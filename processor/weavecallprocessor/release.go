@@ -24,10 +24,7 @@ func (p *weavecallProcessor) take(s *shard, tb *traceBuffer, reason string) take
 
 	ctx := context.Background()
 	n := int64(len(tb.nodes))
-	p.bufSpans.Add(-n)
-	p.bufBytes.Add(-tb.bytes)
-	p.tel.ProcessorWeavecallBufferedSpans.Add(ctx, -n)
-	p.tel.ProcessorWeavecallBufferedBytes.Add(ctx, -tb.bytes)
+	p.addBuffered(ctx, -n, -tb.bytes)
 	p.tel.ProcessorWeavecallBufferedTraces.Add(ctx, -1)
 	p.tel.ProcessorWeavecallTracesReleased.Add(ctx, 1, p.reason[reason])
 	return taken{tb: tb, e: e}
