@@ -193,7 +193,7 @@ func printRun(w io.Writer, round int, r sidebyside.Result) {
 	fmt.Fprintf(w, "round %d  %-9s  accepted in %6s, stored in %6s: %7.0f spans/s (10%%→90%% of rows: %s; %d refused requests retried)\n",
 		round+1, r.Collector, r.Sent.Round(time.Millisecond), r.Stored.Round(time.Millisecond), r.SpansPerSecond(), steady, r.Retries)
 	perSpan := func(d time.Duration) string {
-		return fmt.Sprintf("%5.2fs = %4.1fµs/span", d.Seconds(), float64(d.Microseconds())/float64(r.Spans))
+		return fmt.Sprintf("%5.2fs = %4.1fµs/span", d.Seconds(), cpuPerSpan(r, d))
 	}
 	if r.Rows > uint64(r.Spans) {
 		fmt.Fprintf(w, "         %-9s  %d rows for %d spans: %d written twice or in several versions\n", "", r.Rows, r.Spans, r.Rows-uint64(r.Spans))
@@ -214,14 +214,9 @@ func printSummary(w io.Writer, opts options, ours, contrib []sidebyside.Result) 
 	fmt.Fprintf(w, "  ratio callhouse/contrib  %8.2f\n", o/c)
 
 	// CPU per span does not depend on what else the machine runs.
-	perSpan := func(cpu func(sidebyside.Result) time.Duration) func(sidebyside.Result) float64 {
-		return func(r sidebyside.Result) float64 { return float64(cpu(r).Nanoseconds()) / 1e3 / float64(r.Spans) }
-	}
-	collector := perSpan(func(r sidebyside.Result) time.Duration { return r.CPU.Collector })
-	server := perSpan(func(r sidebyside.Result) time.Duration { return r.CPU.ClickHouse })
 	fmt.Fprintf(w, "CPU µs per span (median):   collector   ClickHouse\n")
-	fmt.Fprintf(w, "  callhouse                 %9.1f   %10.1f\n", median(ours, collector), median(ours, server))
-	fmt.Fprintf(w, "  contrib                   %9.1f   %10.1f\n", median(contrib, collector), median(contrib, server))
+	fmt.Fprintf(w, "  callhouse                 %9.1f   %10.1f\n", median(ours, collectorCPU), median(ours, serverCPU))
+	fmt.Fprintf(w, "  contrib                   %9.1f   %10.1f\n", median(contrib, collectorCPU), median(contrib, serverCPU))
 }
 
 // printCandidate compares the candidate with callhouse round by round: the
@@ -237,13 +232,16 @@ func printCandidate(w io.Writer, ours, candidate []sidebyside.Result) {
 		fmt.Fprintf(w, " %.2f", r)
 	}
 	fmt.Fprintf(w, " (median %.2f)\n", medianOf(ratios))
-	collector := func(r sidebyside.Result) float64 {
-		return float64(r.CPU.Collector.Nanoseconds()) / 1e3 / float64(r.Spans)
-	}
-	server := func(r sidebyside.Result) float64 {
-		return float64(r.CPU.ClickHouse.Nanoseconds()) / 1e3 / float64(r.Spans)
-	}
-	fmt.Fprintf(w, "  candidate CPU µs per span (median): collector %.1f, ClickHouse %.1f\n", median(candidate, collector), median(candidate, server))
+	fmt.Fprintf(w, "  candidate CPU µs per span (median): collector %.1f, ClickHouse %.1f\n", median(candidate, collectorCPU), median(candidate, serverCPU))
+}
+
+// collectorCPU and serverCPU are a result's CPU µs per span, the
+// collector's and ClickHouse's.
+func collectorCPU(r sidebyside.Result) float64 { return cpuPerSpan(r, r.CPU.Collector) }
+func serverCPU(r sidebyside.Result) float64    { return cpuPerSpan(r, r.CPU.ClickHouse) }
+
+func cpuPerSpan(r sidebyside.Result, d time.Duration) float64 {
+	return float64(d.Nanoseconds()) / 1e3 / float64(r.Spans)
 }
 
 func median(rs []sidebyside.Result, f func(sidebyside.Result) float64) float64 {
