@@ -161,6 +161,7 @@ func (e *callsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 // appended to records.
 func (e *callsExporter) records(td ptrace.Traces, records []callmap.Record) (_ []callmap.Record, mapped, skipped int) {
 	records = slices.Grow(records, td.SpanCount())
+	var texts callmap.Texts // the mapped records' summaries, dropped with the batch
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -177,7 +178,7 @@ func (e *callsExporter) records(td ptrace.Traces, records []callmap.Record) (_ [
 				r, ok := callmap.FromAnnotation(span)
 				if !ok {
 					call := e.mapper.Map(rs.Resource(), ss.Scope(), span)
-					r = call.ToRecord()
+					r = texts.Record(&call)
 					mapped++
 				}
 				records = append(records, r)

@@ -85,6 +85,12 @@ const (
 // Annotate stores r on the span under AnnotationKey, replacing an earlier
 // annotation. Optional fields that are empty are left out of "call".
 func Annotate(span ptrace.Span, r *Record) {
+	var t *Texts
+	t.Annotate(span, r)
+}
+
+// Annotate is the package's Annotate with the "call" text written in t.
+func (t *Texts) Annotate(span ptrace.Span, r *Record) {
 	// One more entry, exactly: appending to a decoded span's attributes
 	// (their slice is full) would otherwise double it, copying every entry
 	// into twice the memory.
@@ -92,7 +98,7 @@ func Annotate(span ptrace.Span, r *Record) {
 	attrs.EnsureCapacity(attrs.Len() + 1)
 	m := attrs.PutEmptyMap(AnnotationKey)
 	m.EnsureCapacity(5)
-	m.PutStr(annCall, pooledString(r.appendCallJSON))
+	m.PutStr(annCall, t.text(r.appendCallJSON))
 	m.PutStr(annInputs, r.Inputs)
 	m.PutStr(annOutput, r.Output)
 	m.PutStr(annAttributes, r.Attributes)
@@ -305,6 +311,12 @@ func jsonUnquote(tok string) (string, bool) {
 // costs) as Weave documents it. The Record's Inputs, Output and Attributes
 // share the Call's bytes (see jsonText).
 func (c *Call) ToRecord() Record {
+	var t *Texts
+	return t.Record(c)
+}
+
+// Record is c.ToRecord with the summary text written in t.
+func (t *Texts) Record(c *Call) Record {
 	r := Record{
 		ID: c.ID, TraceID: c.TraceID, ParentID: c.ParentID,
 		ProjectID: c.ProjectID,
@@ -326,7 +338,7 @@ func (c *Call) ToRecord() Record {
 	if !c.Summary.latencyUnknown() {
 		r.LatencyMS = c.Summary.LatencyMS
 	}
-	r.Summary = pooledString(c.Summary.AppendJSON)
+	r.Summary = t.text(c.Summary.AppendJSON)
 	return r
 }
 

@@ -250,23 +250,29 @@ func (p *weavecallProcessor) sweep(s *shard, now time.Time, all bool) (out ptrac
 	return p.releaseTaken(s, ts, v, now), spans >= releaseChunk
 }
 
-// annotate stores the call on its span with version v.
-func annotate(sp ptrace.Span, c *callmap.Call, v uint64) {
-	rec := c.ToRecord()
+// annotate stores the call on its span with version v, its texts written
+// in t.
+func annotate(t *callmap.Texts, sp ptrace.Span, c *callmap.Call, v uint64) {
+	rec := t.Record(c)
 	rec.Version = v
-	callmap.Annotate(sp, &rec)
+	t.Annotate(sp, &rec)
 }
 
 // annotateDerived stores a node's call with its trace-level fields; a
 // superseded duplicate gets a version just below the winner's, so storage
 // keeps the winner.
-func annotateDerived(sp ptrace.Span, own *callmap.Call, d *derived, v uint64) {
+func annotateDerived(t *callmap.Texts, sp ptrace.Span, own *callmap.Call, d *derived, v uint64) {
 	c := d.callOf(own)
 	if d.superseded {
 		v--
 	}
-	annotate(sp, &c, v)
+	annotate(t, sp, &c, v)
 }
+
+// textsPool lends the Texts that annotations are written in: the spans
+// released or annotated together share chunks, and a chunk's room is used
+// by the next release rather than left empty.
+var textsPool = sync.Pool{New: func() any { return new(callmap.Texts) }}
 
 // send passes released spans on; nothing to send is no call.
 func (p *weavecallProcessor) send(ctx context.Context, td ptrace.Traces) error {
@@ -470,15 +476,17 @@ func (p *weavecallProcessor) joinLate(e *releasedTrace, arr []*arrival, v uint64
 	deriveTrace(e.nodes, d)
 	reemit := newSpanWriter()
 	annotated := int64(len(arr))
+	texts := textsPool.Get().(*callmap.Texts)
 	for i := range d {
 		switch {
 		case i >= old:
-			annotateDerived(moved[i-old], e.nodes[i].call, &d[i], v)
+			annotateDerived(texts, moved[i-old], e.nodes[i].call, &d[i], v)
 		case !d[i].sameAs(&e.out[i]):
-			annotateDerived(e.reemit(&reemit, i), e.nodes[i].call, &d[i], v)
+			annotateDerived(texts, e.reemit(&reemit, i), e.nodes[i].call, &d[i], v)
 			annotated++
 		}
 	}
+	textsPool.Put(texts)
 	e.out = d
 	reemit.td.ResourceSpans().MoveAndAppendTo(late.td.ResourceSpans())
 
@@ -528,13 +536,15 @@ func (p *weavecallProcessor) consumeUngrouped(ctx context.Context, td ptrace.Tra
 	v := p.nextVersion(p.now())
 	var annotated, failed int64
 	traces := map[pcommon.TraceID]struct{}{}
+	texts := textsPool.Get().(*callmap.Texts)
+	defer textsPool.Put(texts)
 	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, _ int32, sp ptrace.Span) {
 		var c callmap.Call
 		if !p.mapSpan(rs.Resource(), ss.Scope(), sp, &c) {
 			failed++
 			return
 		}
-		annotate(sp, &c, v)
+		annotate(texts, sp, &c, v)
 		annotated++
 		traces[sp.TraceID()] = struct{}{}
 	})

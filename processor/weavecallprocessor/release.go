@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/callhouse/callhouse/internal/callmap"
 )
 
 // taken is a trace taken out of the buffer for release. The costly part of
@@ -40,13 +42,14 @@ func (p *weavecallProcessor) releaseTaken(s *shard, ts []taken, v uint64, now ti
 	}
 	w := newSpanWriter()
 	var annotated int64
+	texts := textsPool.Get().(*callmap.Texts)
 	for _, t := range ts {
 		tb, e := t.tb, t.e
 		e.out = make([]derived, len(tb.nodes))
 		deriveTrace(tb.nodes, e.out)
 		e.skel = make([]skeleton, len(tb.spans))
 		for i, sp := range tb.spans {
-			annotateDerived(sp, tb.nodes[i].call, &e.out[i], v)
+			annotateDerived(texts, sp, tb.nodes[i].call, &e.out[i], v)
 			e.skel[i] = skeletonOf(sp, tb.group[i])
 			e.bytes += callBytes(tb.nodes[i].call) + e.skel[i].bytes()
 		}
@@ -59,6 +62,7 @@ func (p *weavecallProcessor) releaseTaken(s *shard, ts []taken, v uint64, now ti
 		e.bytes += int64(len(e.sources)) * sourceOverhead
 		annotated += int64(len(tb.nodes))
 	}
+	textsPool.Put(texts)
 	p.tel.ProcessorWeavecallSpansAnnotated.Add(context.Background(), annotated)
 	out := w.td
 

@@ -1,0 +1,93 @@
+package callmap
+
+import (
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+func appendText(s string) func([]byte) []byte {
+	return func(b []byte) []byte { return append(b, s...) }
+}
+
+// TestTexts checks what Texts promises: every text reads back as written,
+// texts that fit share a chunk (written in place, one after the other), a
+// text too large for the chunk's room gets an exact allocation of its own
+// and leaves the room to the next one, and a nil Texts allocates each.
+func TestTexts(t *testing.T) {
+	long := strings.Repeat("x", textChunk+1)
+	tests := []struct {
+		name  string
+		texts []string
+		// adjacent[i]: text i directly follows the last non-empty text before it in memory
+		adjacent []bool
+	}{
+		{"small texts share a chunk", []string{`{"a":1}`, `{"b":2}`, `{"c":3}`}, []bool{false, true, true}},
+		{"a text longer than a chunk stands alone", []string{`{"a":1}`, long, `{"b":2}`}, []bool{false, false, false}},
+		{"the room is kept after a long text", []string{`{"a":1}`, long, `{"b":2}`, `{"c":3}`}, []bool{false, false, false, true}},
+		{"empty texts take nothing", []string{`{"a":1}`, "", `{"b":2}`}, []bool{false, false, true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var texts Texts
+			got := make([]string, len(tc.texts))
+			for i, s := range tc.texts {
+				got[i] = texts.text(appendText(s))
+				if got[i] != s {
+					t.Fatalf("text %d = %.40q, want %.40q", i, got[i], s)
+				}
+			}
+			// the text after an empty one follows the one before it
+			prev := ""
+			for i, s := range got {
+				if s == "" {
+					continue
+				}
+				follows := prev != "" && unsafe.StringData(s) == (*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(prev)), len(prev)))
+				if follows != tc.adjacent[i] {
+					t.Errorf("text %d follows the previous one in memory: %v, want %v", i, follows, tc.adjacent[i])
+				}
+				prev = s
+			}
+			// later texts do not overwrite earlier ones
+			for i, s := range got {
+				if s != tc.texts[i] {
+					t.Errorf("text %d changed to %.40q", i, s)
+				}
+			}
+		})
+	}
+}
+
+// TestTextsNil: a nil Texts gives each text an allocation of its own.
+func TestTextsNil(t *testing.T) {
+	var texts *Texts
+	a, b := texts.text(appendText(`{"a":1}`)), texts.text(appendText(`{"b":2}`))
+	if a != `{"a":1}` || b != `{"b":2}` {
+		t.Fatalf("got %q %q", a, b)
+	}
+	if unsafe.StringData(b) == (*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(a)), len(a))) {
+		t.Error("a nil Texts wrote two texts into one array")
+	}
+}
+
+// TestTextsRecordAndAnnotate: records and annotations written in a Texts
+// read back the same as with separate allocations.
+func TestTextsRecordAndAnnotate(t *testing.T) {
+	m := benchMapper(t)
+	res, scope, span := realisticSpan()
+	c := m.Map(res, scope, span)
+	want := c.ToRecord()
+	var texts Texts
+	for i := 0; i < 100; i++ { // past a chunk
+		r := texts.Record(&c)
+		if r != want {
+			t.Fatalf("record %d differs:\n%+v\nwant\n%+v", i, r, want)
+		}
+		texts.Annotate(span, &r)
+		back, ok := FromAnnotation(span)
+		if !ok || back != want {
+			t.Fatalf("annotation %d read back as %+v (ok %v)", i, back, ok)
+		}
+	}
+}
