@@ -48,8 +48,8 @@ func TestTexts(t *testing.T) {
 				if s == "" {
 					continue
 				}
-				if follows := prev != "" && follows(prev, s); follows != tc.adjacent[i] {
-					t.Errorf("text %d follows the previous one in memory: %v, want %v", i, follows, tc.adjacent[i])
+				if adj := prev != "" && follows(prev, s); adj != tc.adjacent[i] {
+					t.Errorf("text %d follows the previous one in memory: %v, want %v", i, adj, tc.adjacent[i])
 				}
 				prev = s
 			}
