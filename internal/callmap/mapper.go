@@ -198,6 +198,7 @@ type state struct {
 	events   []int      // indexes of events consumed by a convention
 	classes  []keyClass // the last span's attribute keys, classified, by position
 	ops      opCache    // the digests of the ops seen last
+	refs     opRefCache // the op refs built last
 }
 
 func (m *Mapper) getState() *state {
