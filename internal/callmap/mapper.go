@@ -131,24 +131,42 @@ type attrUse struct {
 	consumed bool  // placed in inputs/output/elsewhere, not repeated in attributes
 }
 
-// slots holds the first value seen of each known key.
+// slots holds where the first value of each known key is: its index+1
+// in kvs, 0 for none. An index, not the value: storing a value costs two
+// pointer stores, each a write barrier while the GC marks.
 type slots struct {
-	v   [numSlots]pcommon.Value
-	has [numSlots]bool
+	at  [numSlots]int32
+	kvs *[]kv
 }
 
-func (s *slots) set(k slot, v pcommon.Value) {
-	if k != slotNone && !s.has[k] {
-		s.v[k], s.has[k] = v, true
+// set records kvs[i] as k's value unless k has one.
+func (s *slots) set(k slot, i int) {
+	if k != slotNone && s.at[k] == 0 {
+		s.at[k] = int32(i + 1)
 	}
+}
+
+func (s *slots) get(k slot) (pcommon.Value, bool) {
+	if i := s.at[k]; i > 0 {
+		return (*s.kvs)[i-1].v, true
+	}
+	return pcommon.Value{}, false
+}
+
+// firstAt returns the index in kvs of the first slot of the list holding a value.
+func (s *slots) firstAt(list []slot) (int, bool) {
+	for _, k := range list {
+		if i := s.at[k]; i > 0 {
+			return int(i - 1), true
+		}
+	}
+	return 0, false
 }
 
 // first returns the first slot of the list holding a value.
 func (s *slots) first(list []slot) (pcommon.Value, bool) {
-	for _, k := range list {
-		if s.has[k] {
-			return s.v[k], true
-		}
+	if i, ok := s.firstAt(list); ok {
+		return (*s.kvs)[i].v, true
 	}
 	return pcommon.Value{}, false
 }
@@ -175,10 +193,10 @@ func valueString(v pcommon.Value) string {
 	return v.AsString()
 }
 
-// normEnt is a span value copied to a normalized attributes path.
+// normEnt is a span value (attrs[at]) copied to a normalized attributes path.
 type normEnt struct {
 	path string
-	v    pcommon.Value
+	at   int32
 }
 
 // state is the per-call scratch space, pooled.
@@ -189,11 +207,11 @@ type state struct {
 	span     slots
 	resCache resCache
 	norms    []normEnt
-	code     []kv
-	main     tree // the attributes object
-	sub      tree // everything built before it
-	otel     tree // the attributes.otel object
-	otelKeys bool // the span has attributes under "otel." of its own
+	code     []int32 // indexes in attrs of the code.* attributes
+	main     tree    // the attributes object
+	sub      tree    // everything built before it
+	otel     tree    // the attributes.otel object
+	otelKeys bool    // the span has attributes under "otel." of its own
 	raw      []byte
 	events   []int      // indexes of events consumed by a convention
 	classes  []keyClass // the last span's attribute keys, classified, by position
@@ -205,12 +223,14 @@ func (m *Mapper) getState() *state {
 	st, _ := m.pool.Get().(*state)
 	if st == nil {
 		st = &state{}
+		st.span.kvs = &st.attrs
+		st.main.src, st.sub.src, st.otel.src = &st.attrs, &st.attrs, &st.attrs
 		st.main.shapes = &shapeCache{}
 		st.otel.shapes = &shapeCache{} // the otel facts of a source keep their paths too
 	}
 	st.w.max = m.cfg.MaxValueBytes
 	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
-	clear(st.span.has[:]) // values without has are never read
+	clear(st.span.at[:])
 	st.otelKeys = false
 	st.main.reset()
 	st.sub.reset()
@@ -437,17 +457,18 @@ func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
 		}
 		c := &st.classes[n]
 		n++
+		at := len(st.attrs)
 		u := attrUse{in: c.in, out: c.out, pos: c.pos, consumed: c.consumed}
 		switch {
 		case c.exact:
-			st.span.set(c.role.slot, v)
+			st.span.set(c.role.slot, at)
 			if c.role.norm != "" {
-				st.addNorm(c.role.norm, v)
+				st.addNorm(c.role.norm, at)
 			}
 		case c.norm != "":
-			st.addNorm(st.main.join(c.norm, k[c.normPos:]), v)
+			st.addNorm(st.main.join(c.norm, k[c.normPos:]), at)
 		case c.code:
-			st.code = append(st.code, kv{k, v})
+			st.code = append(st.code, int32(at))
 		}
 		st.otelKeys = st.otelKeys || c.otel
 		bestIn = minConv(bestIn, u.in)
@@ -461,14 +482,14 @@ func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
 	return bestIn, bestOut
 }
 
-// addNorm copies v to a normalized path; the first value for a path wins.
-func (st *state) addNorm(path string, v pcommon.Value) {
+// addNorm copies attrs[at] to a normalized path; the first value for a path wins.
+func (st *state) addNorm(path string, at int) {
 	for i := range st.norms {
 		if st.norms[i].path == path {
 			return
 		}
 	}
-	st.norms = append(st.norms, normEnt{path, v})
+	st.norms = append(st.norms, normEnt{path, int32(at)})
 }
 
 // kind normalizes the span kind (see MAPPING.md for the order).
@@ -484,8 +505,8 @@ func (st *state) kind() string {
 		{sOperation, kindOfOperation},
 		{sAIOperation, kindOfAIOperation},
 	} {
-		if st.span.has[r.s] {
-			if k := r.fn(valueString(st.span.v[r.s])); k != "" {
+		if v, ok := st.span.get(r.s); ok {
+			if k := r.fn(valueString(v)); k != "" {
 				return k
 			}
 		}
@@ -615,7 +636,7 @@ func (st *state) appendConvention(conv *convention, idx int8, input bool, events
 		for i := range st.attrs {
 			u := &st.use[i]
 			if (input && u.in == idx) || (!input && u.out == idx) {
-				st.sub.add(st.attrs[i].k, int(u.pos), st.attrs[i].v)
+				st.sub.addAt(st.attrs[i].k, int(u.pos), i)
 				u.consumed = true
 			}
 		}
@@ -713,12 +734,12 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 		key   string
 		slots []slot
 	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}, {"system", []slot{sSystemInstructions}}} {
-		if v, ok := st.span.first(n.slots); ok {
-			t.add(n.key, 0, v)
+		if at, ok := st.span.firstAt(n.slots); ok {
+			t.addAt(n.key, 0, at)
 		}
 	}
 	for _, n := range st.norms {
-		t.add(n.path, 0, n.v)
+		t.addAt(n.path, 0, int(n.at))
 	}
 	if v, ok := st.span.first([]slot{sInvocationParams}); ok && v.Type() == pcommon.ValueTypeStr {
 		st.addJSONMembers(t, "model_parameters.", v.Str())
@@ -744,7 +765,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	// the remaining span attributes
 	for i := range st.attrs {
 		if !st.use[i].consumed {
-			t.add(st.attrs[i].k, 0, st.attrs[i].v)
+			t.addAt(st.attrs[i].k, 0, i)
 		}
 	}
 	start := len(st.raw)
@@ -934,7 +955,8 @@ func (st *state) buildCustomSummary(prefix string) [2]int {
 		return [2]int{}
 	}
 	st.sub.reset()
-	for _, a := range st.attrs {
+	for i := range st.attrs {
+		a := &st.attrs[i]
 		if len(a.k) <= len(prefix) || !strings.HasPrefix(a.k, prefix) {
 			continue
 		}
@@ -943,7 +965,7 @@ func (st *state) buildCustomSummary(prefix string) [2]int {
 			first = first[:i]
 		}
 		if !reservedSummaryKey(first) {
-			st.sub.add(a.k, len(prefix), a.v)
+			st.sub.addAt(a.k, len(prefix), i)
 		}
 	}
 	if st.sub.empty() {

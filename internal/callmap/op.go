@@ -49,8 +49,9 @@ func (st *state) appendOpIdentity(b []byte, name string, scope pcommon.Instrumen
 	b = append(b, name...)
 	b = append(append(b, 0), scope.Name()...)
 	b = append(append(b, 0), scope.Version()...)
-	slices.SortFunc(st.code, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-	for _, a := range st.code {
+	slices.SortFunc(st.code, func(a, b int32) int { return strings.Compare(st.attrs[a].k, st.attrs[b].k) })
+	for _, i := range st.code {
+		a := &st.attrs[i]
 		b = append(append(b, 0), a.k...)
 		b = st.w.appendValue(append(b, 0), a.v)
 	}

@@ -24,6 +24,7 @@ type resCache struct {
 	facts   resFacts
 	buf     []byte // holds facts.json
 	slots   slots
+	kvs     []kv // the attributes the slots point at, while the facts are read
 }
 
 type resAttr struct {
@@ -79,16 +80,18 @@ func (st *state) resourceFacts(res pcommon.Resource) *resFacts {
 	c.valid = true
 	c.snap = c.snap[:0]
 	c.dropped = res.DroppedAttributesCount()
-	c.slots = slots{}
+	c.slots = slots{kvs: &c.kvs}
+	c.kvs = c.kvs[:0]
 	res.Attributes().Range(func(k string, v pcommon.Value) bool {
 		a, ok := snapshotOf(k, v)
 		c.valid = c.valid && ok
 		c.snap = append(c.snap, a)
 		if r, known := exactKeys[k]; known {
-			c.slots.set(r.slot, v)
+			c.slots.set(r.slot, len(c.kvs))
 		} else if k == "service.name" {
-			c.slots.set(slotServiceName, v)
+			c.slots.set(slotServiceName, len(c.kvs))
 		}
+		c.kvs = append(c.kvs, kv{k, v})
 		return true
 	})
 	s := &c.slots
@@ -100,7 +103,8 @@ func (st *state) resourceFacts(res pcommon.Resource) *resFacts {
 		user:    s.firstStr([]slot{sUserID}),
 		run:     s.firstStr(runIDSlots[:]),
 	}
-	clear(s.v[:]) // the values point into the resource; the facts are strings
+	clear(c.kvs) // they point into the resource; the facts are strings
+	c.kvs = c.kvs[:0]
 	c.buf = c.buf[:0]
 	if res.Attributes().Len() > 0 {
 		st.sub.reset()
