@@ -212,6 +212,7 @@ type state struct {
 	sub      tree    // everything built before it
 	otel     tree    // the attributes.otel object
 	otelKeys bool    // the span has attributes under "otel." of its own
+	system   string  // gen_ai.system_instructions as encoded in inputs, "" without
 	raw      []byte
 	events   []int      // indexes of events consumed by a convention
 	classes  []keyClass // the last span's attribute keys, classified, by position
@@ -599,9 +600,12 @@ func (st *state) buildInputs(best int8, events ptrace.SpanEventSlice) [2]int {
 		st.raw = appendKey(st.raw, conv.key)
 		st.appendConvention(conv, best, true, events)
 	}
+	st.system = ""
 	if v, ok := st.span.first([]slot{sSystemInstructions}); ok {
 		st.raw = appendKey(st.raw, keySystemInstr)
+		at := len(st.raw)
 		st.raw = st.w.appendValue(st.raw, v)
+		st.system = st.rawSince(at)
 	} else if best > 0 && inputConventions[best-1].event == eventDetails {
 		if v, ok := st.detailsAttr(events, keySystemInstr); ok {
 			st.raw = appendKey(st.raw, keySystemInstr)
@@ -733,10 +737,13 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	for _, n := range [...]struct {
 		key   string
 		slots []slot
-	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}, {"system", []slot{sSystemInstructions}}} {
+	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}} {
 		if at, ok := st.span.firstAt(n.slots); ok {
 			t.addAt(n.key, 0, at)
 		}
+	}
+	if st.system != "" {
+		t.addRaw("system", 0, st.system) // as inputs has it: parsed and cut once
 	}
 	for _, n := range st.norms {
 		t.addAt(n.path, 0, int(n.at))
