@@ -216,6 +216,7 @@ type state struct {
 	raw      []byte
 	events   []int      // indexes of events consumed by a convention
 	classes  []keyClass // the last span's attribute keys, classified, by position
+	otelMemo otelMemo   // the otel object of the last plain span
 	ops      opCache    // the digests of the ops seen last
 	refs     opRefCache // the op refs built last
 }
@@ -820,6 +821,11 @@ var statusCodes = [...]string{
 // addOTel adds the span's OTel facts under "otel": span kind, status, trace
 // state, resource, scope, events not consumed, links and dropped counts.
 func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span) {
+	key, cacheable := st.otelKeyOf(scope, span)
+	if cacheable && st.otelMemo.holds(&key) {
+		main.addRaw("otel", 0, arenaString(st.otelMemo.json))
+		return
+	}
 	t := &st.otel
 	t.reset()
 	if k := int(span.Kind()); k >= 0 && k < len(spanKinds) {
@@ -918,6 +924,63 @@ func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.Instrumentation
 	start := len(st.raw)
 	st.raw = t.appendObject(st.raw, &st.w)
 	main.addRaw("otel", 0, st.rawSince(start))
+	if cacheable && len(st.raw)-start <= maxOTelMemo {
+		st.otelMemo.set(&key, st.raw[start:])
+	}
+}
+
+// otelMemo is the otel object of the last span whose object depends on its
+// resource, scope, kind, status code and flags alone (the span has no
+// status message, trace state, events left over, links or dropped counts,
+// nor otel.* attributes of its own): the spans of one instrumentation
+// repeat it span after span.
+type otelMemo struct {
+	key     otelKey
+	scope   []byte // the key's scope name, then version
+	nameLen int
+	json    []byte
+	valid   bool
+}
+
+// otelKey is what a plain span's otel object depends on.
+type otelKey struct {
+	resGen              uint64 // resCache.gen: the resource's facts
+	kind                ptrace.SpanKind
+	code                ptrace.StatusCode
+	flags               uint32
+	scopeName, scopeVer string // the span's; the memo keeps copies in scope
+}
+
+// maxOTelMemo keeps an outsized otel object (a huge resource) from staying
+// pinned in the pooled state.
+const maxOTelMemo = 16 << 10
+
+// otelKeyOf returns what the span's otel object depends on, and false when
+// it depends on more (see otelMemo).
+func (st *state) otelKeyOf(scope pcommon.InstrumentationScope, span ptrace.Span) (otelKey, bool) {
+	status := span.Status()
+	if st.otelKeys || status.Message() != "" || span.TraceState().AsRaw() != "" ||
+		scope.Attributes().Len() > 0 || scope.DroppedAttributesCount() > 0 ||
+		span.Events().Len() > len(st.events) || span.Links().Len() > 0 ||
+		span.DroppedAttributesCount() > 0 || span.DroppedEventsCount() > 0 || span.DroppedLinksCount() > 0 {
+		return otelKey{}, false
+	}
+	return otelKey{resGen: st.resCache.gen, kind: span.Kind(), code: status.Code(), flags: span.Flags(),
+		scopeName: scope.Name(), scopeVer: scope.Version()}, true
+}
+
+func (m *otelMemo) holds(k *otelKey) bool {
+	return m.valid && m.key.resGen == k.resGen && m.key.kind == k.kind && m.key.code == k.code && m.key.flags == k.flags &&
+		m.nameLen == len(k.scopeName) && len(m.scope) == m.nameLen+len(k.scopeVer) &&
+		string(m.scope[:m.nameLen]) == k.scopeName && string(m.scope[m.nameLen:]) == k.scopeVer
+}
+
+func (m *otelMemo) set(k *otelKey, json []byte) {
+	m.key = otelKey{resGen: k.resGen, kind: k.kind, code: k.code, flags: k.flags}
+	m.scope = append(append(m.scope[:0], k.scopeName...), k.scopeVer...)
+	m.nameLen = len(k.scopeName)
+	m.json = append(m.json[:0], json...)
+	m.valid = true
 }
 
 // closeWithAttributes ends an event or link object with its attributes

@@ -24,7 +24,8 @@ type resCache struct {
 	facts   resFacts
 	buf     []byte // holds facts.json
 	slots   slots
-	kvs     []kv // the attributes the slots point at, while the facts are read
+	kvs     []kv   // the attributes the slots point at, while the facts are read
+	gen     uint64 // counts the facts built: equal generations, equal facts
 }
 
 type resAttr struct {
@@ -78,6 +79,7 @@ func (st *state) resourceFacts(res pcommon.Resource) *resFacts {
 		return &c.facts
 	}
 	c.valid = true
+	c.gen++
 	c.snap = c.snap[:0]
 	c.dropped = res.DroppedAttributesCount()
 	c.slots = slots{kvs: &c.kvs}
