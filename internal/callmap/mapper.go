@@ -208,6 +208,7 @@ type state struct {
 	resCache resCache
 	norms    []normEnt
 	code     []int32 // indexes in attrs of the code.* attributes
+	custom   []int32 // indexes in attrs of the custom summary keys
 	main     tree    // the attributes object
 	sub      tree    // everything built before it
 	otel     tree    // the attributes.otel object
@@ -232,6 +233,7 @@ func (m *Mapper) getState() *state {
 	}
 	st.w.max = m.cfg.MaxValueBytes
 	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
+	st.custom = st.custom[:0]
 	clear(st.span.at[:])
 	st.otelKeys = false
 	st.main.reset()
@@ -279,7 +281,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	}
 
 	// 1. classify the attributes
-	bestIn, bestOut := st.scanAttributes(span.Attributes())
+	bestIn, bestOut := st.scanAttributes(span.Attributes(), m.cfg.SummaryPrefix)
 	rf := st.resourceFacts(res)
 	events := span.Events()
 	exception := -1
@@ -418,10 +420,13 @@ type keyClass struct {
 	code     bool   // code.*: part of the op digest
 	otel     bool   // "otel" or under "otel."
 	consumed bool   // never repeated in attributes as it came
+	custom   bool   // a custom summary key: under the prefix, not a reserved one
 }
 
-func classify(k string) keyClass {
-	c := keyClass{key: k}
+// classify classifies k; summaryPrefix is the mapper's, a state's classes
+// serve one mapper.
+func classify(k, summaryPrefix string) keyClass {
+	c := keyClass{key: k, custom: customSummaryKey(k, summaryPrefix)}
 	if r, ok := exactKeys[k]; ok {
 		c.role, c.exact = r, true
 		c.in, c.out, c.pos = r.in, r.out, int32(len(k)+1)
@@ -446,16 +451,16 @@ func classify(k string) keyClass {
 // the best inputs and output conventions among them. Spans of one
 // instrumentation carry the same keys in the same order, so the keys'
 // classes are remembered by position and reused when the key matches.
-func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
+func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn, bestOut int8) {
 	n := 0
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		if k == AnnotationKey {
 			return true
 		}
 		if n == len(st.classes) {
-			st.classes = append(st.classes, classify(k))
+			st.classes = append(st.classes, classify(k, summaryPrefix))
 		} else if st.classes[n].key != k {
-			st.classes[n] = classify(k)
+			st.classes[n] = classify(k, summaryPrefix)
 		}
 		c := &st.classes[n]
 		n++
@@ -473,6 +478,9 @@ func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
 			st.code = append(st.code, int32(at))
 		}
 		st.otelKeys = st.otelKeys || c.otel
+		if c.custom {
+			st.custom = append(st.custom, int32(at))
+		}
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
 		var a *kv
@@ -1018,28 +1026,28 @@ func reservedSummaryKey(k string) bool {
 	return k == "usage" || k == "weave" || k == "status_counts"
 }
 
+// customSummaryKey reports whether the attribute key k is a custom summary
+// key: under the prefix (a non-empty one), its first segment not reserved.
+func customSummaryKey(k, prefix string) bool {
+	if prefix == "" || len(k) <= len(prefix) || !strings.HasPrefix(k, prefix) {
+		return false
+	}
+	first := k[len(prefix):]
+	if i := strings.IndexByte(first, '.'); i >= 0 {
+		first = first[:i]
+	}
+	return !reservedSummaryKey(first)
+}
+
 // buildCustomSummary encodes the app's summary keys (attributes under the
 // prefix, un-flattened), or nil when there are none.
 func (st *state) buildCustomSummary(prefix string) [2]int {
-	if prefix == "" {
+	if len(st.custom) == 0 {
 		return [2]int{}
 	}
 	st.sub.reset()
-	for i := range st.attrs {
-		a := &st.attrs[i]
-		if len(a.k) <= len(prefix) || !strings.HasPrefix(a.k, prefix) {
-			continue
-		}
-		first := a.k[len(prefix):]
-		if i := strings.IndexByte(first, '.'); i >= 0 {
-			first = first[:i]
-		}
-		if !reservedSummaryKey(first) {
-			st.sub.addAt(a.k, len(prefix), i)
-		}
-	}
-	if st.sub.empty() {
-		return [2]int{}
+	for _, i := range st.custom {
+		st.sub.addAt(st.attrs[i].k, len(prefix), int(i))
 	}
 	start := len(st.raw)
 	st.raw = st.sub.appendObject(st.raw, &st.w)
