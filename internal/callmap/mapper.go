@@ -208,7 +208,8 @@ type state struct {
 	resCache resCache
 	norms    []normEnt
 	code     []int32 // indexes in attrs of the code.* attributes
-	custom   []int32 // indexes in attrs of the custom summary keys
+	customAt []int32 // indexes in attrs of the custom summary keys
+	custom   tree    // the custom summary object
 	main     tree    // the attributes object
 	sub      tree    // everything built before it
 	otel     tree    // the attributes.otel object
@@ -227,13 +228,15 @@ func (m *Mapper) getState() *state {
 	if st == nil {
 		st = &state{}
 		st.span.kvs = &st.attrs
-		st.main.src, st.sub.src, st.otel.src = &st.attrs, &st.attrs, &st.attrs
+		st.main.src, st.sub.src, st.otel.src, st.custom.src = &st.attrs, &st.attrs, &st.attrs, &st.attrs
+		st.custom.shapes = &shapeCache{} // an app's summary keys repeat too
 		st.main.shapes = &shapeCache{}
 		st.otel.shapes = &shapeCache{} // the otel facts of a source keep their paths too
 	}
 	st.w.max = m.cfg.MaxValueBytes
 	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
-	st.custom = st.custom[:0]
+	st.customAt = st.customAt[:0]
+	st.custom.reset()
 	clear(st.span.at[:])
 	st.otelKeys = false
 	st.main.reset()
@@ -479,7 +482,7 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 		}
 		st.otelKeys = st.otelKeys || c.otel
 		if c.custom {
-			st.custom = append(st.custom, int32(at))
+			st.customAt = append(st.customAt, int32(at))
 		}
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
@@ -1042,15 +1045,14 @@ func customSummaryKey(k, prefix string) bool {
 // buildCustomSummary encodes the app's summary keys (attributes under the
 // prefix, un-flattened), or nil when there are none.
 func (st *state) buildCustomSummary(prefix string) [2]int {
-	if len(st.custom) == 0 {
+	if len(st.customAt) == 0 {
 		return [2]int{}
 	}
-	st.sub.reset()
-	for _, i := range st.custom {
-		st.sub.addAt(st.attrs[i].k, len(prefix), int(i))
+	for _, i := range st.customAt {
+		st.custom.addAt(st.attrs[i].k, len(prefix), int(i))
 	}
 	start := len(st.raw)
-	st.raw = st.sub.appendObject(st.raw, &st.w)
+	st.raw = st.custom.appendObject(st.raw, &st.w)
 	return [2]int{start, len(st.raw)}
 }
 
