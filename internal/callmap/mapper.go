@@ -118,10 +118,11 @@ func NewMapperWithPrices(cfg Config, prices *pricing.Table) *Mapper {
 // Prices returns the price table the mapper computes costs with.
 func (m *Mapper) Prices() *pricing.Table { return m.prices }
 
-// kv is one attribute.
+// kv is one attribute; use is what a span attribute turned out to be.
 type kv struct {
-	k string
-	v pcommon.Value
+	k   string
+	v   pcommon.Value
+	use attrUse
 }
 
 // attrUse records what one span attribute turned out to be.
@@ -203,7 +204,7 @@ type normEnt struct {
 type state struct {
 	w        valueWriter
 	attrs    []kv
-	use      []attrUse
+	convAt   []int32 // indexes in attrs of the members of an inputs or output convention
 	span     slots
 	resCache resCache
 	norms    []normEnt
@@ -234,7 +235,7 @@ func (m *Mapper) getState() *state {
 		st.otel.shapes = &shapeCache{} // the otel facts of a source keep their paths too
 	}
 	st.w.max = m.cfg.MaxValueBytes
-	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
+	st.attrs, st.convAt, st.norms, st.code, st.events = st.attrs[:0], st.convAt[:0], st.norms[:0], st.code[:0], st.events[:0]
 	st.customAt = st.customAt[:0]
 	st.custom.reset()
 	clear(st.span.at[:])
@@ -488,8 +489,10 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 		bestOut = minConv(bestOut, u.out)
 		var a *kv
 		st.attrs, a = grow(st.attrs) // field stores: see tree.next
-		a.k, a.v = k, v
-		st.use = append(st.use, u)
+		a.k, a.v, a.use = k, v, u
+		if u.in != 0 || u.out != 0 {
+			st.convAt = append(st.convAt, int32(at))
+		}
 		return true
 	})
 	return bestIn, bestOut
@@ -649,11 +652,11 @@ func (st *state) appendConvention(conv *convention, idx int8, input bool, events
 	switch conv.event {
 	case "":
 		st.sub.reset()
-		for i := range st.attrs {
-			u := &st.use[i]
-			if (input && u.in == idx) || (!input && u.out == idx) {
-				st.sub.addAt(st.attrs[i].k, int(u.pos), i)
-				u.consumed = true
+		for _, i := range st.convAt {
+			a := &st.attrs[i]
+			if (input && a.use.in == idx) || (!input && a.use.out == idx) {
+				st.sub.addAt(a.k, int(a.use.pos), int(i))
+				a.use.consumed = true
 			}
 		}
 		st.raw = st.sub.appendValue(st.raw, &st.w)
@@ -783,7 +786,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	}
 	// the remaining span attributes
 	for i := range st.attrs {
-		if !st.use[i].consumed {
+		if !st.attrs[i].use.consumed {
 			t.addAt(st.attrs[i].k, 0, i)
 		}
 	}

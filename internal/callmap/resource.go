@@ -93,7 +93,7 @@ func (st *state) resourceFacts(res pcommon.Resource) *resFacts {
 		} else if k == "service.name" {
 			c.slots.set(slotServiceName, len(c.kvs))
 		}
-		c.kvs = append(c.kvs, kv{k, v})
+		c.kvs = append(c.kvs, kv{k: k, v: v})
 		return true
 	})
 	s := &c.slots
