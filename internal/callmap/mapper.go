@@ -132,42 +132,24 @@ type attrUse struct {
 	consumed bool  // placed in inputs/output/elsewhere, not repeated in attributes
 }
 
-// slots holds where the first value of each known key is: its index+1
-// in kvs, 0 for none. An index, not the value: storing a value costs two
-// pointer stores, each a write barrier while the GC marks.
+// slots holds the first value seen of each known key.
 type slots struct {
-	at  [numSlots]int32
-	kvs *[]kv
+	v   [numSlots]pcommon.Value
+	has [numSlots]bool
 }
 
-// set records kvs[i] as k's value unless k has one.
-func (s *slots) set(k slot, i int) {
-	if k != slotNone && s.at[k] == 0 {
-		s.at[k] = int32(i + 1)
+func (s *slots) set(k slot, v pcommon.Value) {
+	if k != slotNone && !s.has[k] {
+		s.v[k], s.has[k] = v, true
 	}
-}
-
-func (s *slots) get(k slot) (pcommon.Value, bool) {
-	if i := s.at[k]; i > 0 {
-		return (*s.kvs)[i-1].v, true
-	}
-	return pcommon.Value{}, false
-}
-
-// firstAt returns the index in kvs of the first slot of the list holding a value.
-func (s *slots) firstAt(list []slot) (int, bool) {
-	for _, k := range list {
-		if i := s.at[k]; i > 0 {
-			return int(i - 1), true
-		}
-	}
-	return 0, false
 }
 
 // first returns the first slot of the list holding a value.
 func (s *slots) first(list []slot) (pcommon.Value, bool) {
-	if i, ok := s.firstAt(list); ok {
-		return (*s.kvs)[i].v, true
+	for _, k := range list {
+		if s.has[k] {
+			return s.v[k], true
+		}
 	}
 	return pcommon.Value{}, false
 }
@@ -194,10 +176,10 @@ func valueString(v pcommon.Value) string {
 	return v.AsString()
 }
 
-// normEnt is a span value (attrs[at]) copied to a normalized attributes path.
+// normEnt is a span value copied to a normalized attributes path.
 type normEnt struct {
 	path string
-	at   int32
+	v    pcommon.Value
 }
 
 // state is the per-call scratch space, pooled.
@@ -228,8 +210,6 @@ func (m *Mapper) getState() *state {
 	st, _ := m.pool.Get().(*state)
 	if st == nil {
 		st = &state{}
-		st.span.kvs = &st.attrs
-		st.main.src, st.sub.src, st.otel.src, st.custom.src = &st.attrs, &st.attrs, &st.attrs, &st.attrs
 		st.custom.shapes = &shapeCache{} // an app's summary keys repeat too
 		st.main.shapes = &shapeCache{}
 		st.otel.shapes = &shapeCache{} // the otel facts of a source keep their paths too
@@ -238,7 +218,7 @@ func (m *Mapper) getState() *state {
 	st.attrs, st.convAt, st.norms, st.code, st.events = st.attrs[:0], st.convAt[:0], st.norms[:0], st.code[:0], st.events[:0]
 	st.customAt = st.customAt[:0]
 	st.custom.reset()
-	clear(st.span.at[:])
+	clear(st.span.has[:]) // values without has are never read
 	st.otelKeys = false
 	st.main.reset()
 	st.sub.reset()
@@ -472,12 +452,12 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 		u := attrUse{in: c.in, out: c.out, pos: c.pos, consumed: c.consumed}
 		switch {
 		case c.exact:
-			st.span.set(c.role.slot, at)
+			st.span.set(c.role.slot, v)
 			if c.role.norm != "" {
-				st.addNorm(c.role.norm, at)
+				st.addNorm(c.role.norm, v)
 			}
 		case c.norm != "":
-			st.addNorm(st.main.join(c.norm, k[c.normPos:]), at)
+			st.addNorm(st.main.join(c.norm, k[c.normPos:]), v)
 		case c.code:
 			st.code = append(st.code, int32(at))
 		}
@@ -498,14 +478,14 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 	return bestIn, bestOut
 }
 
-// addNorm copies attrs[at] to a normalized path; the first value for a path wins.
-func (st *state) addNorm(path string, at int) {
+// addNorm copies v to a normalized path; the first value for a path wins.
+func (st *state) addNorm(path string, v pcommon.Value) {
 	for i := range st.norms {
 		if st.norms[i].path == path {
 			return
 		}
 	}
-	st.norms = append(st.norms, normEnt{path, int32(at)})
+	st.norms = append(st.norms, normEnt{path, v})
 }
 
 // kind normalizes the span kind (see MAPPING.md for the order).
@@ -521,8 +501,8 @@ func (st *state) kind() string {
 		{sOperation, kindOfOperation},
 		{sAIOperation, kindOfAIOperation},
 	} {
-		if v, ok := st.span.get(r.s); ok {
-			if k := r.fn(valueString(v)); k != "" {
+		if st.span.has[r.s] {
+			if k := r.fn(valueString(st.span.v[r.s])); k != "" {
 				return k
 			}
 		}
@@ -655,7 +635,7 @@ func (st *state) appendConvention(conv *convention, idx int8, input bool, events
 		for _, i := range st.convAt {
 			a := &st.attrs[i]
 			if (input && a.use.in == idx) || (!input && a.use.out == idx) {
-				st.sub.addAt(a.k, int(a.use.pos), int(i))
+				st.sub.add(a.k, int(a.use.pos), a.v)
 				a.use.consumed = true
 			}
 		}
@@ -753,15 +733,15 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 		key   string
 		slots []slot
 	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}} {
-		if at, ok := st.span.firstAt(n.slots); ok {
-			t.addAt(n.key, 0, at)
+		if v, ok := st.span.first(n.slots); ok {
+			t.add(n.key, 0, v)
 		}
 	}
 	if st.system != "" {
 		t.addRaw("system", 0, st.system) // as inputs has it: parsed and cut once
 	}
 	for _, n := range st.norms {
-		t.addAt(n.path, 0, int(n.at))
+		t.add(n.path, 0, n.v)
 	}
 	if v, ok := st.span.first([]slot{sInvocationParams}); ok && v.Type() == pcommon.ValueTypeStr {
 		st.addJSONMembers(t, "model_parameters.", v.Str())
@@ -787,7 +767,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	// the remaining span attributes
 	for i := range st.attrs {
 		if !st.attrs[i].use.consumed {
-			t.addAt(st.attrs[i].k, 0, i)
+			t.add(st.attrs[i].k, 0, st.attrs[i].v)
 		}
 	}
 	start := len(st.raw)
@@ -1052,7 +1032,7 @@ func (st *state) buildCustomSummary(prefix string) [2]int {
 		return [2]int{}
 	}
 	for _, i := range st.customAt {
-		st.custom.addAt(st.attrs[i].k, len(prefix), int(i))
+		st.custom.add(st.attrs[i].k, len(prefix), st.attrs[i].v)
 	}
 	start := len(st.raw)
 	st.raw = st.custom.appendObject(st.raw, &st.w)

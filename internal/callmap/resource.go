@@ -24,7 +24,6 @@ type resCache struct {
 	facts   resFacts
 	buf     []byte // holds facts.json
 	slots   slots
-	kvs     []kv   // the attributes the slots point at, while the facts are read
 	gen     uint64 // counts the facts built: equal generations, equal facts
 }
 
@@ -82,18 +81,16 @@ func (st *state) resourceFacts(res pcommon.Resource) *resFacts {
 	c.gen++
 	c.snap = c.snap[:0]
 	c.dropped = res.DroppedAttributesCount()
-	c.slots = slots{kvs: &c.kvs}
-	c.kvs = c.kvs[:0]
+	c.slots = slots{}
 	res.Attributes().Range(func(k string, v pcommon.Value) bool {
 		a, ok := snapshotOf(k, v)
 		c.valid = c.valid && ok
 		c.snap = append(c.snap, a)
 		if r, known := exactKeys[k]; known {
-			c.slots.set(r.slot, len(c.kvs))
+			c.slots.set(r.slot, v)
 		} else if k == "service.name" {
-			c.slots.set(slotServiceName, len(c.kvs))
+			c.slots.set(slotServiceName, v)
 		}
-		c.kvs = append(c.kvs, kv{k: k, v: v})
 		return true
 	})
 	s := &c.slots
@@ -105,8 +102,7 @@ func (st *state) resourceFacts(res pcommon.Resource) *resFacts {
 		user:    s.firstStr([]slot{sUserID}),
 		run:     s.firstStr(runIDSlots[:]),
 	}
-	clear(c.kvs) // they point into the resource; the facts are strings
-	c.kvs = c.kvs[:0]
+	clear(s.v[:]) // the values point into the resource; the facts are strings
 	c.buf = c.buf[:0]
 	if res.Attributes().Len() > 0 {
 		st.sub.reset()

@@ -24,7 +24,6 @@ type tree struct {
 	sks   []sortKey // per entry: the key it sorts by
 	odd   int       // entries whose path is not plain (see plainPath)
 
-	src    *[]kv       // the values of entries added with addAt
 	shapes *shapeCache // set: remember object shapes (see shape.go)
 	leaves []leafSpan  // where emitFlat wrote each value, when remembering
 	sk     []byte      // arena of sort keys
@@ -34,23 +33,13 @@ type tree struct {
 // entry is one value to place. key[pos:] is the part of the path still to
 // place; pos > len(key) once the whole path is placed (a leaf here).
 type entry struct {
-	key  string
-	raw  string        // pre-encoded JSON, when kind is rawValue
-	val  pcommon.Value // when kind is ownValue
-	pos  int32
-	end  int32 // end of the segment starting at pos
-	at   int32 // when kind is srcValue: the value is (*src)[at].v
-	kind valueKind
+	key    string
+	raw    string // pre-encoded JSON, when hasRaw
+	val    pcommon.Value
+	pos    int32
+	end    int32 // end of the segment starting at pos
+	hasRaw bool  // raw holds the value, else val (the other field is stale)
 }
-
-// valueKind says which field of an entry holds its value; the others are stale.
-type valueKind uint8
-
-const (
-	ownValue valueKind = iota
-	rawValue
-	srcValue
-)
 
 func (t *tree) reset() {
 	t.ents = t.ents[:0]
@@ -64,20 +53,13 @@ func (t *tree) empty() bool { return len(t.ents) == 0 }
 // add places v at key[pos:] (pos > len(key): at the root itself).
 func (t *tree) add(key string, pos int, v pcommon.Value) {
 	e := t.next(key, pos)
-	e.val, e.kind = v, ownValue
-}
-
-// addAt places the value of (*t.src)[at] at key[pos:]. An index costs no
-// pointer store, where a value costs two (see next).
-func (t *tree) addAt(key string, pos, at int) {
-	e := t.next(key, pos)
-	e.at, e.kind = int32(at), srcValue
+	e.val, e.hasRaw = v, false
 }
 
 // addRaw places pre-encoded JSON at key[pos:].
 func (t *tree) addRaw(key string, pos int, raw string) {
 	e := t.next(key, pos)
-	e.raw, e.kind = raw, rawValue
+	e.raw, e.hasRaw = raw, true
 }
 
 // next appends an entry for key[pos:], for its value to be set. Entries
@@ -417,11 +399,8 @@ func (t *tree) segment(i int32) string {
 
 func (t *tree) emitLeaf(b []byte, w *valueWriter, i int32) []byte {
 	e := &t.ents[i]
-	switch e.kind {
-	case rawValue:
+	if e.hasRaw {
 		return append(b, e.raw...)
-	case srcValue:
-		return w.appendValue(b, (*t.src)[e.at].v)
 	}
 	return w.appendValue(b, e.val)
 }

@@ -57,9 +57,9 @@ func usdAmount(v pcommon.Value) (float64, bool) {
 // firstValid returns the first value among the slots that read accepts.
 func firstValid[T any](s *slots, list []slot, read func(pcommon.Value) (T, bool)) (T, bool) {
 	for _, k := range list {
-		if v, ok := s.get(k); ok {
-			if r, ok := read(v); ok {
-				return r, true
+		if s.has[k] {
+			if v, ok := read(s.v[k]); ok {
+				return v, true
 			}
 		}
 	}
