@@ -926,7 +926,8 @@ func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.Instrumentation
 // otelMemo is the otel object of the last span whose object depends on its
 // resource, scope, kind, status code and flags alone (the span has no
 // status message, trace state, events left over, links or dropped counts,
-// nor otel.* attributes of its own): the spans of one instrumentation
+// nor otel.* attributes of its own) and whose resource facts are cached
+// (their generation then names them): the spans of one instrumentation
 // repeat it span after span.
 type otelMemo struct {
 	key     otelKey
@@ -953,7 +954,7 @@ const maxOTelMemo = 16 << 10
 // it depends on more (see otelMemo).
 func (st *state) otelKeyOf(scope pcommon.InstrumentationScope, span ptrace.Span) (otelKey, bool) {
 	status := span.Status()
-	if st.otelKeys || status.Message() != "" || span.TraceState().AsRaw() != "" ||
+	if st.otelKeys || !st.resCache.valid || status.Message() != "" || span.TraceState().AsRaw() != "" ||
 		scope.Attributes().Len() > 0 || scope.DroppedAttributesCount() > 0 ||
 		span.Events().Len() > len(st.events) || span.Links().Len() > 0 ||
 		span.DroppedAttributesCount() > 0 || span.DroppedEventsCount() > 0 || span.DroppedLinksCount() > 0 {
