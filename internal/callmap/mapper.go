@@ -964,12 +964,15 @@ func (st *state) otelKeyOf(scope pcommon.InstrumentationScope, span ptrace.Span)
 		scopeName: scope.Name(), scopeVer: scope.Version()}, true
 }
 
+// holds reports whether the memo is the otel object of key k.
 func (m *otelMemo) holds(k *otelKey) bool {
 	return m.valid && m.key.resGen == k.resGen && m.key.kind == k.kind && m.key.code == k.code && m.key.flags == k.flags &&
 		m.nameLen == len(k.scopeName) && len(m.scope) == m.nameLen+len(k.scopeVer) &&
 		string(m.scope[:m.nameLen]) == k.scopeName && string(m.scope[m.nameLen:]) == k.scopeVer
 }
 
+// set remembers json as the otel object of key k, copying what it keeps:
+// the span's strings and the arena are not the memo's.
 func (m *otelMemo) set(k *otelKey, json []byte) {
 	m.key = otelKey{resGen: k.resGen, kind: k.kind, code: k.code, flags: k.flags}
 	m.scope = append(append(m.scope[:0], k.scopeName...), k.scopeVer...)

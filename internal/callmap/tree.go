@@ -48,8 +48,6 @@ func (t *tree) reset() {
 	t.odd = 0
 }
 
-func (t *tree) empty() bool { return len(t.ents) == 0 }
-
 // add places v at key[pos:] (pos > len(key): at the root itself).
 func (t *tree) add(key string, pos int, v pcommon.Value) {
 	e := t.next(key, pos)
