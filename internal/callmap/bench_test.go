@@ -107,10 +107,12 @@ func BenchmarkMapLongPrompt(b *testing.B) {
 	res, scope, span := realisticSpan()
 	span.Attributes().PutStr("gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"`+strings.Repeat("Section 4.2: the AX-3000 reconnects after a firmware update. ", 256)+`"}]}]`)
 	b.ReportAllocs()
+	cpu := cpuTime()
 	for b.Loop() {
 		c := m.Map(res, scope, span)
 		_ = c.ToRecord()
 	}
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op") // see BenchmarkMap
 }
 
 func cpuTime() time.Duration {

@@ -8,9 +8,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// FuzzMap feeds arbitrary OTLP JSON through Map and ToRecord: no panic, and
-// every JSON field valid JSON and valid UTF-8. The seed corpus is every
-// fixture in ../../testdata plus testdata/fuzz/FuzzMap.
+// FuzzMap feeds arbitrary OTLP JSON through Map and ToRecord: no panic,
+// every JSON field valid JSON and valid UTF-8, and the call of a mapper
+// that has seen every input before (its caches warm) the call of a fresh
+// one. The seed corpus is every fixture in ../../testdata plus
+// testdata/fuzz/FuzzMap.
 func FuzzMap(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(fixturesDir, "*.otlp.json"))
 	for _, file := range files {
@@ -31,8 +33,13 @@ func FuzzMap(f *testing.F) {
 				for _, span := range ss.Spans().All() {
 					c := m.Map(rs.Resource(), ss.Scope(), span)
 					checkValidJSON(t, &c)
-					if _, err := c.MarshalJSON(); err != nil {
+					got, err := c.MarshalJSON()
+					if err != nil {
 						t.Fatal(err)
+					}
+					fresh := NewMapperWithPrices(cfg, nil).Map(rs.Resource(), ss.Scope(), span)
+					if want, _ := fresh.MarshalJSON(); string(got) != string(want) {
+						t.Fatalf("with warm caches:\n%s\nfresh:\n%s", got, want)
 					}
 					if c.Summary.Status == StatusError && c.Exception == "" {
 						t.Fatal("error without exception text")

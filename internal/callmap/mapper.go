@@ -118,10 +118,11 @@ func NewMapperWithPrices(cfg Config, prices *pricing.Table) *Mapper {
 // Prices returns the price table the mapper computes costs with.
 func (m *Mapper) Prices() *pricing.Table { return m.prices }
 
-// kv is one attribute.
+// kv is one attribute; use is what a span attribute turned out to be.
 type kv struct {
-	k string
-	v pcommon.Value
+	k   string
+	v   pcommon.Value
+	use attrUse
 }
 
 // attrUse records what one span attribute turned out to be.
@@ -185,30 +186,38 @@ type normEnt struct {
 type state struct {
 	w        valueWriter
 	attrs    []kv
-	use      []attrUse
+	convAt   []int32 // indexes in attrs of the members of an inputs or output convention
 	span     slots
 	resCache resCache
 	norms    []normEnt
-	code     []kv
-	main     tree // the attributes object
-	sub      tree // everything built before it
-	otel     tree // the attributes.otel object
-	otelKeys bool // the span has attributes under "otel." of its own
+	code     []int32 // indexes in attrs of the code.* attributes
+	customAt []int32 // indexes in attrs of the custom summary keys
+	custom   tree    // the custom summary object
+	main     tree    // the attributes object
+	sub      tree    // everything built before it
+	otel     tree    // the attributes.otel object
+	otelKeys bool    // the span has attributes under "otel." of its own
+	system   string  // gen_ai.system_instructions as encoded in inputs, "" without
 	raw      []byte
 	events   []int      // indexes of events consumed by a convention
 	classes  []keyClass // the last span's attribute keys, classified, by position
+	otelMemo otelMemo   // the otel object of the last plain span
 	ops      opCache    // the digests of the ops seen last
+	refs     opRefCache // the op refs built last
 }
 
 func (m *Mapper) getState() *state {
 	st, _ := m.pool.Get().(*state)
 	if st == nil {
 		st = &state{}
+		st.custom.shapes = &shapeCache{} // an app's summary keys repeat too
 		st.main.shapes = &shapeCache{}
 		st.otel.shapes = &shapeCache{} // the otel facts of a source keep their paths too
 	}
 	st.w.max = m.cfg.MaxValueBytes
-	st.attrs, st.use, st.norms, st.code, st.events = st.attrs[:0], st.use[:0], st.norms[:0], st.code[:0], st.events[:0]
+	st.attrs, st.convAt, st.norms, st.code, st.events = st.attrs[:0], st.convAt[:0], st.norms[:0], st.code[:0], st.events[:0]
+	st.customAt = st.customAt[:0]
+	st.custom.reset()
 	clear(st.span.has[:]) // values without has are never read
 	st.otelKeys = false
 	st.main.reset()
@@ -256,7 +265,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	}
 
 	// 1. classify the attributes
-	bestIn, bestOut := st.scanAttributes(span.Attributes())
+	bestIn, bestOut := st.scanAttributes(span.Attributes(), m.cfg.SummaryPrefix)
 	rf := st.resourceFacts(res)
 	events := span.Events()
 	exception := -1
@@ -395,10 +404,13 @@ type keyClass struct {
 	code     bool   // code.*: part of the op digest
 	otel     bool   // "otel" or under "otel."
 	consumed bool   // never repeated in attributes as it came
+	custom   bool   // a custom summary key: under the prefix, not a reserved one
 }
 
-func classify(k string) keyClass {
-	c := keyClass{key: k}
+// classify classifies k; summaryPrefix is the mapper's, a state's classes
+// serve one mapper.
+func classify(k, summaryPrefix string) keyClass {
+	c := keyClass{key: k, custom: customSummaryKey(k, summaryPrefix)}
 	if r, ok := exactKeys[k]; ok {
 		c.role, c.exact = r, true
 		c.in, c.out, c.pos = r.in, r.out, int32(len(k)+1)
@@ -423,19 +435,20 @@ func classify(k string) keyClass {
 // the best inputs and output conventions among them. Spans of one
 // instrumentation carry the same keys in the same order, so the keys'
 // classes are remembered by position and reused when the key matches.
-func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
+func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn, bestOut int8) {
 	n := 0
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		if k == AnnotationKey {
 			return true
 		}
 		if n == len(st.classes) {
-			st.classes = append(st.classes, classify(k))
+			st.classes = append(st.classes, classify(k, summaryPrefix))
 		} else if st.classes[n].key != k {
-			st.classes[n] = classify(k)
+			st.classes[n] = classify(k, summaryPrefix)
 		}
 		c := &st.classes[n]
 		n++
+		at := len(st.attrs)
 		u := attrUse{in: c.in, out: c.out, pos: c.pos, consumed: c.consumed}
 		switch {
 		case c.exact:
@@ -446,15 +459,20 @@ func (st *state) scanAttributes(attrs pcommon.Map) (bestIn, bestOut int8) {
 		case c.norm != "":
 			st.addNorm(st.main.join(c.norm, k[c.normPos:]), v)
 		case c.code:
-			st.code = append(st.code, kv{k, v})
+			st.code = append(st.code, int32(at))
 		}
 		st.otelKeys = st.otelKeys || c.otel
+		if c.custom {
+			st.customAt = append(st.customAt, int32(at))
+		}
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
 		var a *kv
 		st.attrs, a = grow(st.attrs) // field stores: see tree.next
-		a.k, a.v = k, v
-		st.use = append(st.use, u)
+		a.k, a.v, a.use = k, v, u
+		if u.in != 0 || u.out != 0 {
+			st.convAt = append(st.convAt, int32(at))
+		}
 		return true
 	})
 	return bestIn, bestOut
@@ -577,9 +595,12 @@ func (st *state) buildInputs(best int8, events ptrace.SpanEventSlice) [2]int {
 		st.raw = appendKey(st.raw, conv.key)
 		st.appendConvention(conv, best, true, events)
 	}
+	st.system = ""
 	if v, ok := st.span.first([]slot{sSystemInstructions}); ok {
 		st.raw = appendKey(st.raw, keySystemInstr)
+		at := len(st.raw)
 		st.raw = st.w.appendValue(st.raw, v)
+		st.system = st.rawSince(at)
 	} else if best > 0 && inputConventions[best-1].event == eventDetails {
 		if v, ok := st.detailsAttr(events, keySystemInstr); ok {
 			st.raw = appendKey(st.raw, keySystemInstr)
@@ -611,11 +632,11 @@ func (st *state) appendConvention(conv *convention, idx int8, input bool, events
 	switch conv.event {
 	case "":
 		st.sub.reset()
-		for i := range st.attrs {
-			u := &st.use[i]
-			if (input && u.in == idx) || (!input && u.out == idx) {
-				st.sub.add(st.attrs[i].k, int(u.pos), st.attrs[i].v)
-				u.consumed = true
+		for _, i := range st.convAt {
+			a := &st.attrs[i]
+			if (input && a.use.in == idx) || (!input && a.use.out == idx) {
+				st.sub.add(a.k, int(a.use.pos), a.v)
+				a.use.consumed = true
 			}
 		}
 		st.raw = st.sub.appendValue(st.raw, &st.w)
@@ -711,10 +732,13 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	for _, n := range [...]struct {
 		key   string
 		slots []slot
-	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}, {"system", []slot{sSystemInstructions}}} {
+	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}} {
 		if v, ok := st.span.first(n.slots); ok {
 			t.add(n.key, 0, v)
 		}
+	}
+	if st.system != "" {
+		t.addRaw("system", 0, st.system) // as inputs has it: parsed and cut once
 	}
 	for _, n := range st.norms {
 		t.add(n.path, 0, n.v)
@@ -742,7 +766,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	}
 	// the remaining span attributes
 	for i := range st.attrs {
-		if !st.use[i].consumed {
+		if !st.attrs[i].use.consumed {
 			t.add(st.attrs[i].k, 0, st.attrs[i].v)
 		}
 	}
@@ -791,6 +815,11 @@ var statusCodes = [...]string{
 // addOTel adds the span's OTel facts under "otel": span kind, status, trace
 // state, resource, scope, events not consumed, links and dropped counts.
 func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span) {
+	key, cacheable := st.otelKeyOf(scope, span)
+	if cacheable && st.otelMemo.holds(&key) {
+		main.addRaw("otel", 0, arenaString(st.otelMemo.json))
+		return
+	}
 	t := &st.otel
 	t.reset()
 	if k := int(span.Kind()); k >= 0 && k < len(spanKinds) {
@@ -889,6 +918,67 @@ func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.Instrumentation
 	start := len(st.raw)
 	st.raw = t.appendObject(st.raw, &st.w)
 	main.addRaw("otel", 0, st.rawSince(start))
+	if cacheable && len(st.raw)-start <= maxOTelMemo {
+		st.otelMemo.set(&key, st.raw[start:])
+	}
+}
+
+// otelMemo is the otel object of the last span whose object depends on its
+// resource, scope, kind, status code and flags alone (the span has no
+// status message, trace state, events left over, links or dropped counts,
+// nor otel.* attributes of its own) and whose resource facts are cached
+// (their generation then names them): the spans of one instrumentation
+// repeat it span after span.
+type otelMemo struct {
+	key     otelKey
+	scope   []byte // the key's scope name, then version
+	nameLen int
+	json    []byte
+	valid   bool
+}
+
+// otelKey is what a plain span's otel object depends on.
+type otelKey struct {
+	resGen              uint64 // resCache.gen: the resource's facts
+	kind                ptrace.SpanKind
+	code                ptrace.StatusCode
+	flags               uint32
+	scopeName, scopeVer string // the span's; the memo keeps copies in scope
+}
+
+// maxOTelMemo keeps an outsized otel object (a huge resource) from staying
+// pinned in the pooled state.
+const maxOTelMemo = 16 << 10
+
+// otelKeyOf returns what the span's otel object depends on, and false when
+// it depends on more (see otelMemo).
+func (st *state) otelKeyOf(scope pcommon.InstrumentationScope, span ptrace.Span) (otelKey, bool) {
+	status := span.Status()
+	if st.otelKeys || !st.resCache.valid || status.Message() != "" || span.TraceState().AsRaw() != "" ||
+		scope.Attributes().Len() > 0 || scope.DroppedAttributesCount() > 0 ||
+		span.Events().Len() > len(st.events) || span.Links().Len() > 0 ||
+		span.DroppedAttributesCount() > 0 || span.DroppedEventsCount() > 0 || span.DroppedLinksCount() > 0 {
+		return otelKey{}, false
+	}
+	return otelKey{resGen: st.resCache.gen, kind: span.Kind(), code: status.Code(), flags: span.Flags(),
+		scopeName: scope.Name(), scopeVer: scope.Version()}, true
+}
+
+// holds reports whether the memo is the otel object of key k.
+func (m *otelMemo) holds(k *otelKey) bool {
+	return m.valid && m.key.resGen == k.resGen && m.key.kind == k.kind && m.key.code == k.code && m.key.flags == k.flags &&
+		m.nameLen == len(k.scopeName) && len(m.scope) == m.nameLen+len(k.scopeVer) &&
+		string(m.scope[:m.nameLen]) == k.scopeName && string(m.scope[m.nameLen:]) == k.scopeVer
+}
+
+// set remembers json as the otel object of key k, copying what it keeps:
+// the span's strings and the arena are not the memo's.
+func (m *otelMemo) set(k *otelKey, json []byte) {
+	m.key = otelKey{resGen: k.resGen, kind: k.kind, code: k.code, flags: k.flags}
+	m.scope = append(append(m.scope[:0], k.scopeName...), k.scopeVer...)
+	m.nameLen = len(k.scopeName)
+	m.json = append(m.json[:0], json...)
+	m.valid = true
 }
 
 // closeWithAttributes ends an event or link object with its attributes
@@ -926,30 +1016,30 @@ func reservedSummaryKey(k string) bool {
 	return k == "usage" || k == "weave" || k == "status_counts"
 }
 
+// customSummaryKey reports whether the attribute key k is a custom summary
+// key: under the prefix (a non-empty one), its first segment not reserved.
+func customSummaryKey(k, prefix string) bool {
+	if prefix == "" || len(k) <= len(prefix) || !strings.HasPrefix(k, prefix) {
+		return false
+	}
+	first := k[len(prefix):]
+	if i := strings.IndexByte(first, '.'); i >= 0 {
+		first = first[:i]
+	}
+	return !reservedSummaryKey(first)
+}
+
 // buildCustomSummary encodes the app's summary keys (attributes under the
 // prefix, un-flattened), or nil when there are none.
 func (st *state) buildCustomSummary(prefix string) [2]int {
-	if prefix == "" {
+	if len(st.customAt) == 0 {
 		return [2]int{}
 	}
-	st.sub.reset()
-	for _, a := range st.attrs {
-		if len(a.k) <= len(prefix) || !strings.HasPrefix(a.k, prefix) {
-			continue
-		}
-		first := a.k[len(prefix):]
-		if i := strings.IndexByte(first, '.'); i >= 0 {
-			first = first[:i]
-		}
-		if !reservedSummaryKey(first) {
-			st.sub.add(a.k, len(prefix), a.v)
-		}
-	}
-	if st.sub.empty() {
-		return [2]int{}
+	for _, i := range st.customAt {
+		st.custom.add(st.attrs[i].k, len(prefix), st.attrs[i].v)
 	}
 	start := len(st.raw)
-	st.raw = st.sub.appendObject(st.raw, &st.w)
+	st.raw = st.custom.appendObject(st.raw, &st.w)
 	return [2]int{start, len(st.raw)}
 }
 

@@ -3,6 +3,7 @@ package callmap
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -927,5 +928,98 @@ func TestConcurrentMapMatchesSequential(t *testing.T) {
 	}
 	for range 4 {
 		require.NoError(t, <-errs)
+	}
+}
+
+// TestCachesFollowChanges maps spans that differ in one input each, one
+// after the other through one mapper (its caches: resource facts, op refs,
+// the otel object, shapes), and checks each call against a fresh mapper's.
+func TestCachesFollowChanges(t *testing.T) {
+	base := func(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) {
+		res.Attributes().PutStr("service.name", "svc")
+		scope.SetName("inst")
+		scope.SetVersion("1.0")
+		span.SetKind(ptrace.SpanKindClient)
+		a := span.Attributes()
+		a.PutStr("gen_ai.request.model", "test-model")
+		a.PutStr("gen_ai.system_instructions", `[{"type":"text","content":"be brief"}]`)
+		a.PutStr("code.function.name", "answer")
+	}
+	variants := map[string]spanFn{
+		"base":          func(pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) {},
+		"scope name":    func(_ pcommon.Resource, s pcommon.InstrumentationScope, _ ptrace.Span) { s.SetName("other") },
+		"scope version": func(_ pcommon.Resource, s pcommon.InstrumentationScope, _ ptrace.Span) { s.SetVersion("2.0") }, // as long as the base's
+		"scope split": func(_ pcommon.Resource, s pcommon.InstrumentationScope, _ ptrace.Span) {
+			s.SetName("inst1.")
+			s.SetVersion("0")
+		},
+		"kind": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.SetKind(ptrace.SpanKindServer)
+		},
+		"status": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.Status().SetCode(ptrace.StatusCodeOk)
+		},
+		"status message": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.Status().SetCode(ptrace.StatusCodeError)
+			sp.Status().SetMessage("boom")
+		},
+		"flags": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) { sp.SetFlags(0x100) },
+		"trace state": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.TraceState().FromRaw("a=b")
+		},
+		"resource": func(r pcommon.Resource, _ pcommon.InstrumentationScope, _ ptrace.Span) {
+			r.Attributes().PutStr("service.name", "svc2")
+		},
+		"entity": func(r pcommon.Resource, _ pcommon.InstrumentationScope, _ ptrace.Span) {
+			r.Attributes().PutStr("wandb.entity", "e2")
+		},
+		"project": func(r pcommon.Resource, _ pcommon.InstrumentationScope, _ ptrace.Span) {
+			r.Attributes().PutStr("wandb.project", "e2/p")
+		},
+		"name": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) { sp.SetName("op 2") },
+		"code": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.Attributes().PutStr("code.function.name", "ask")
+		},
+		"otel key": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.Attributes().PutStr("otel.note", "x")
+		},
+		"event": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.Events().AppendEmpty().SetName("log")
+		},
+		"system": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.Attributes().PutStr("gen_ai.system_instructions", "plain")
+		},
+		"no system": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			sp.Attributes().Remove("gen_ai.system_instructions")
+		},
+	}
+	names := make([]string, 0, len(variants))
+	for name := range variants {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	mapOf := func(m *Mapper, name string) string {
+		c := m.Map(build(func(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) {
+			base(res, scope, span)
+			variants[name](res, scope, span)
+		}))
+		b, err := c.MarshalJSON()
+		require.NoError(t, err)
+		return string(b)
+	}
+	want := map[string]string{}
+	for _, name := range names {
+		want[name] = mapOf(testMapper(t, DefaultConfig()), name)
+	}
+	m := testMapper(t, DefaultConfig())
+	var seq []string // the variants in order, then backwards with the base span after each
+	for _, name := range names {
+		seq = append(seq, name)
+	}
+	for i := range names {
+		seq = append(seq, names[len(names)-1-i], "base")
+	}
+	for i, name := range seq {
+		require.Equal(t, want[name], mapOf(m, name), "span %d: %s", i, name)
 	}
 }

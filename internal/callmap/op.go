@@ -1,6 +1,7 @@
 package callmap
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"unicode"
@@ -41,24 +42,20 @@ func appendHex(b []byte, h uint64, n int) []byte {
 	return b
 }
 
-// opDigest hashes an op's identity: the span name, the instrumentation
-// scope's name and version, and the code.* attributes (sorted by key, values
-// as JSON), separated by 0 bytes. Spans of one app repeat a handful of ops,
-// so the identity is written out and looked up among the last ones hashed
-// (a memory comparison) before it is hashed byte by byte.
-func (st *state) opDigest(name string, scope pcommon.InstrumentationScope) uint64 {
-	start := len(st.raw)
-	b := append(st.raw, name...)
+// appendOpIdentity appends an op's identity, what its digest hashes: the
+// span name, the instrumentation scope's name and version, and the code.*
+// attributes (sorted by key, values as JSON), separated by 0 bytes.
+func (st *state) appendOpIdentity(b []byte, name string, scope pcommon.InstrumentationScope) []byte {
+	b = append(b, name...)
 	b = append(append(b, 0), scope.Name()...)
 	b = append(append(b, 0), scope.Version()...)
-	slices.SortFunc(st.code, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-	for _, a := range st.code {
+	slices.SortFunc(st.code, func(a, b int32) int { return strings.Compare(st.attrs[a].k, st.attrs[b].k) })
+	for _, i := range st.code {
+		a := &st.attrs[i]
 		b = append(append(b, 0), a.k...)
 		b = st.w.appendValue(append(b, 0), a.v)
 	}
-	h := st.ops.digest(b[start:])
-	st.raw = b[:start]
-	return h
+	return b
 }
 
 // opCache holds the digests of the op identities hashed last.
@@ -96,26 +93,89 @@ func (c *opCache) digest(id []byte) uint64 {
 
 // opName builds the op ref and returns it with its project id and
 // safe-name parts (substrings of it: all three cost one allocation).
-// entity "" means project is already "entity/project".
+// entity "" means project is already "entity/project". Spans of one app
+// repeat a handful of ops, so what a ref is built from is written out and
+// looked up among the refs built last (a memory comparison); only a new
+// one is hashed and built.
 func (st *state) opName(entity, project, name string, scope pcommon.InstrumentationScope) (ref, projectID, safe string) {
-	digest := st.opDigest(name, scope)
 	start := len(st.raw)
-	b := append(st.raw, opRefPrefix...)
+	b := appendLenPrefixed(st.raw, entity)
+	b = appendLenPrefixed(b, project)
+	b = appendLenPrefixed(b, name)
+	idStart := len(b) - start
+	b = st.appendOpIdentity(b, name, scope)
+	key := b[start:]
+	st.raw = b[:start] // the key stays readable until the arena is next written
+	if e := st.refs.find(key); e != nil {
+		return e.parts()
+	}
+	digest := st.ops.digest(key[idStart:])
+	ref, projectEnd, safeStart, safeEnd := buildOpRef(entity, project, name, digest)
+	e := opRefEnt{ref: ref, projectEnd: projectEnd, safeStart: safeStart, safeEnd: safeEnd}
+	st.refs.add(key, e)
+	return e.parts()
+}
+
+// buildOpRef builds weave:///<project_id>/op/<safe name>:<digest> and
+// says where the project id ends and the safe name starts and ends.
+func buildOpRef(entity, project, name string, digest uint64) (ref string, projectEnd, safeStart, safeEnd int32) {
+	var tmp [256]byte
+	b := append(tmp[:0], opRefPrefix...)
 	if entity != "" {
 		b = append(b, entity...)
 		b = append(b, '/')
 	}
 	b = append(b, project...)
-	projectEnd := len(b) - start
+	projectEnd = int32(len(b))
 	b = append(b, opRefOp...)
-	safeStart := len(b) - start
+	safeStart = int32(len(b))
 	b = appendSafeName(b, name)
-	safeEnd := len(b) - start
+	safeEnd = int32(len(b))
 	b = append(b, ':')
 	b = appendHex(b, digest, 16)
-	ref = string(b[start:])
-	st.raw = b[:start]
-	return ref, ref[len(opRefPrefix):projectEnd], ref[safeStart:safeEnd]
+	return string(b), projectEnd, safeStart, safeEnd
+}
+
+// appendLenPrefixed appends s preceded by its length, so that a run of
+// such fields reads back one way only.
+func appendLenPrefixed(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// opRefCache holds the op refs built last, by what they were built from
+// (entity, project and name length-prefixed, then the op's identity).
+type opRefCache struct {
+	keys [8][]byte
+	ents [8]opRefEnt
+	next int // the entry to replace next
+}
+
+type opRefEnt struct {
+	ref                            string
+	projectEnd, safeStart, safeEnd int32
+}
+
+func (e *opRefEnt) parts() (ref, projectID, safe string) {
+	return e.ref, e.ref[len(opRefPrefix):e.projectEnd], e.ref[e.safeStart:e.safeEnd]
+}
+
+func (c *opRefCache) find(key []byte) *opRefEnt {
+	for i := range c.keys {
+		if k := c.keys[i]; k != nil && string(k) == string(key) {
+			return &c.ents[i]
+		}
+	}
+	return nil
+}
+
+// add remembers e under key, unless key is outsized (it would pin its bytes).
+func (c *opRefCache) add(key []byte, e opRefEnt) {
+	if len(key) > maxCachedOpID {
+		return
+	}
+	c.keys[c.next] = append(c.keys[c.next][:0], key...)
+	c.ents[c.next] = e
+	c.next = (c.next + 1) % len(c.keys)
 }
 
 // appendSafeName appends the safe form of a span name: lower-cased, every

@@ -24,6 +24,7 @@ type resCache struct {
 	facts   resFacts
 	buf     []byte // holds facts.json
 	slots   slots
+	gen     uint64 // counts the facts built: equal generations, equal facts
 }
 
 type resAttr struct {
@@ -77,6 +78,7 @@ func (st *state) resourceFacts(res pcommon.Resource) *resFacts {
 		return &c.facts
 	}
 	c.valid = true
+	c.gen++
 	c.snap = c.snap[:0]
 	c.dropped = res.DroppedAttributesCount()
 	c.slots = slots{}

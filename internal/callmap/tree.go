@@ -48,8 +48,6 @@ func (t *tree) reset() {
 	t.odd = 0
 }
 
-func (t *tree) empty() bool { return len(t.ents) == 0 }
-
 // add places v at key[pos:] (pos > len(key): at the root itself).
 func (t *tree) add(key string, pos int, v pcommon.Value) {
 	e := t.next(key, pos)
@@ -259,6 +257,9 @@ func (t *tree) appendObject(b []byte, w *valueWriter) []byte {
 // appendValue appends the entries as one JSON value: the single value at
 // the root, or the object (or list) they form.
 func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
+	if len(t.ents) == 1 && int(t.ents[0].pos) > len(t.ents[0].key) {
+		return t.emitLeaf(b, w, 0) // a value alone at the root (inputs, output)
+	}
 	if t.shapes != nil {
 		// a remembered shape is of plain paths: no need to look further
 		if s := t.shapes.find(t.ents); s != nil {

@@ -109,11 +109,11 @@ func (m *Mapper) usageAndCost(st *state, c *Call) {
 		ReasoningTokens:          reasoning,
 	}
 	if hasUsage {
-		c.Summary.Usage = []ModelUsage{{Model: model, Usage: u}}
 		c.InputTokens, c.OutputTokens, c.TotalTokens = in, out, total
 	}
 
 	cost := Cost{PromptTokens: in, CompletionTokens: out, Requests: 1, TotalTokens: total}
+	hasCost := true
 	switch {
 	case appCost:
 		cost.PromptTokensTotalCost, cost.CompletionTokensTotalCost = costIn, costOut
@@ -125,17 +125,35 @@ func (m *Mapper) usageAndCost(st *state, c *Call) {
 	case c.Model != "":
 		p, ok := m.prices.Lookup(c.Model)
 		if !ok {
-			return
+			hasCost = false
+			break
 		}
 		cost.PromptTokenCost, cost.CompletionTokenCost = p.InputCostPerToken, p.OutputCostPerToken
 		cost.CacheReadTokenCost, cost.CacheCreationTokenCost = p.CacheReadCostPerToken, p.CacheCreateCostPerToken
 		cost.ProviderID, cost.PricingLevel, cost.EffectiveDate = p.Provider, p.Level, p.EffectiveDate
 		priceTokens(&cost, u)
 	default:
-		return
+		hasCost = false
 	}
-	c.Summary.Costs = []ModelCost{{Model: model, Cost: cost}}
-	c.CostUSD, c.HasCost = cost.TotalCost, true
+	if hasCost {
+		c.CostUSD, c.HasCost = cost.TotalCost, true
+	}
+	// usage and cost share one allocation when there are both
+	switch {
+	case hasUsage && hasCost:
+		s := &spend{u: [1]ModelUsage{{Model: model, Usage: u}}, c: [1]ModelCost{{Model: model, Cost: cost}}}
+		c.Summary.Usage, c.Summary.Costs = s.u[:], s.c[:]
+	case hasUsage:
+		c.Summary.Usage = []ModelUsage{{Model: model, Usage: u}}
+	case hasCost:
+		c.Summary.Costs = []ModelCost{{Model: model, Cost: cost}}
+	}
+}
+
+// spend holds a span's usage and cost entries.
+type spend struct {
+	u [1]ModelUsage
+	c [1]ModelCost
 }
 
 // priceTokens computes the totals of a priced cost. Input tokens are taken
