@@ -63,15 +63,25 @@ func TestTexts(t *testing.T) {
 	}
 }
 
-// TestTextsNil: a nil Texts gives each text an allocation of its own.
-func TestTextsNil(t *testing.T) {
-	var texts *Texts
-	a, b := texts.text(appendText(`{"a":1}`)), texts.text(appendText(`{"b":2}`))
-	if a != `{"a":1}` || b != `{"b":2}` {
-		t.Fatalf("got %q %q", a, b)
+// TestTextsAllocations: a nil Texts gives each text an allocation of its
+// own; a Texts shares one chunk among many.
+func TestTextsAllocations(t *testing.T) {
+	const text = `{"usage":{"gpt-4o":{"requests":1}}}`
+	var none *Texts
+	if n := testing.AllocsPerRun(100, func() {
+		if none.text(appendText(text)) != text {
+			t.Fatal("wrong text")
+		}
+	}); n != 1 {
+		t.Errorf("nil Texts: %v allocations per text, want 1", n)
 	}
-	if follows(a, b) {
-		t.Error("a nil Texts wrote two texts into one array")
+	var shared Texts
+	if n := testing.AllocsPerRun(100, func() {
+		if shared.text(appendText(text)) != text {
+			t.Fatal("wrong text")
+		}
+	}); n >= 0.1 {
+		t.Errorf("Texts: %v allocations per text, want one per chunk (< 0.1)", n)
 	}
 }
 
