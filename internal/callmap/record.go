@@ -380,11 +380,11 @@ func (s *Summary) AppendJSON(b []byte) []byte {
 	if len(s.Usage) > 0 {
 		b = append(appendQKey(b, `"usage":`), '{')
 		for _, u := range s.Usage {
-			b = append(appendKey(b, u.Model), '{')
-			b = strconv.AppendInt(appendQKey(b, `"requests":`), u.Requests, 10)
-			b = strconv.AppendInt(appendQKey(b, `"input_tokens":`), u.InputTokens, 10)
-			b = strconv.AppendInt(appendQKey(b, `"output_tokens":`), u.OutputTokens, 10)
-			b = strconv.AppendInt(appendQKey(b, `"total_tokens":`), u.TotalTokens, 10)
+			b = append(appendKey(b, u.Model), `{"requests":`...)
+			b = strconv.AppendInt(b, u.Requests, 10)
+			b = strconv.AppendInt(append(b, `,"input_tokens":`...), u.InputTokens, 10)
+			b = strconv.AppendInt(append(b, `,"output_tokens":`...), u.OutputTokens, 10)
+			b = strconv.AppendInt(append(b, `,"total_tokens":`...), u.TotalTokens, 10)
 			b = appendNonZeroInt(b, `"cache_read_input_tokens":`, u.CacheReadInputTokens)
 			b = appendNonZeroInt(b, `"cache_creation_input_tokens":`, u.CacheCreationInputTokens)
 			b = appendNonZeroInt(b, `"reasoning_tokens":`, u.ReasoningTokens)
@@ -392,21 +392,18 @@ func (s *Summary) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
-	b = append(appendQKey(b, `"status_counts":`), '{')
-	b = strconv.AppendInt(appendQKey(b, `"success":`), s.StatusCounts.Success, 10)
-	b = strconv.AppendInt(appendQKey(b, `"error":`), s.StatusCounts.Error, 10)
-	b = append(b, '}')
+	b = strconv.AppendInt(appendQKey(b, `"status_counts":{"success":`), s.StatusCounts.Success, 10)
+	b = strconv.AppendInt(append(b, `,"error":`...), s.StatusCounts.Error, 10)
 
-	b = append(appendQKey(b, `"weave":`), '{')
-	b = appendString(appendQKey(b, `"status":`), string(s.Status))
+	b = appendString(append(b, `},"weave":{"status":`...), string(s.Status))
 	if s.latencyUnknown() {
-		b = append(appendQKey(b, `"latency_ms":`), "null"...)
+		b = append(b, `,"latency_ms":null`...)
 	} else {
-		b = strconv.AppendInt(appendQKey(b, `"latency_ms":`), s.LatencyMS, 10)
+		b = strconv.AppendInt(append(b, `,"latency_ms":`...), s.LatencyMS, 10)
 	}
-	b = appendString(appendQKey(b, `"trace_name":`), s.TraceName)
+	b = appendString(append(b, `,"trace_name":`...), s.TraceName)
 	if len(s.Costs) > 0 {
-		b = append(appendQKey(b, `"costs":`), '{')
+		b = append(b, `,"costs":{`...)
 		for _, m := range s.Costs {
 			b = append(appendKey(b, m.Model), '{')
 			b = m.Cost.appendJSON(b)
@@ -422,32 +419,33 @@ func (s *Summary) latencyUnknown() bool { return s.Status == StatusRunning || s.
 
 // appendJSON appends the members of one summary.weave.costs entry.
 func (c *Cost) appendJSON(b []byte) []byte {
-	b = strconv.AppendInt(appendQKey(b, `"prompt_tokens":`), c.PromptTokens, 10)
-	b = strconv.AppendInt(appendQKey(b, `"completion_tokens":`), c.CompletionTokens, 10)
-	b = strconv.AppendInt(appendQKey(b, `"requests":`), c.Requests, 10)
-	b = strconv.AppendInt(appendQKey(b, `"total_tokens":`), c.TotalTokens, 10)
-	b = appendPrice(appendQKey(b, `"prompt_token_cost":`), c.PromptTokenCost)
-	b = appendPrice(appendQKey(b, `"completion_token_cost":`), c.CompletionTokenCost)
-	b = appendCost(appendQKey(b, `"prompt_tokens_total_cost":`), c.PromptTokensTotalCost)
-	b = appendCost(appendQKey(b, `"completion_tokens_total_cost":`), c.CompletionTokensTotalCost)
+	// Every member but the first follows another: its comma is part of
+	// its key's text.
+	b = strconv.AppendInt(append(b, `"prompt_tokens":`...), c.PromptTokens, 10)
+	b = strconv.AppendInt(append(b, `,"completion_tokens":`...), c.CompletionTokens, 10)
+	b = strconv.AppendInt(append(b, `,"requests":`...), c.Requests, 10)
+	b = strconv.AppendInt(append(b, `,"total_tokens":`...), c.TotalTokens, 10)
+	b = appendPrice(append(b, `,"prompt_token_cost":`...), c.PromptTokenCost)
+	b = appendPrice(append(b, `,"completion_token_cost":`...), c.CompletionTokenCost)
+	b = appendCost(append(b, `,"prompt_tokens_total_cost":`...), c.PromptTokensTotalCost)
+	b = appendCost(append(b, `,"completion_tokens_total_cost":`...), c.CompletionTokensTotalCost)
 	if c.CacheReadTokenCost != 0 || c.CacheReadTokensTotalCost != 0 {
-		b = appendPrice(appendQKey(b, `"cache_read_input_token_cost":`), c.CacheReadTokenCost)
-		b = appendCost(appendQKey(b, `"cache_read_input_tokens_total_cost":`), c.CacheReadTokensTotalCost)
+		b = appendPrice(append(b, `,"cache_read_input_token_cost":`...), c.CacheReadTokenCost)
+		b = appendCost(append(b, `,"cache_read_input_tokens_total_cost":`...), c.CacheReadTokensTotalCost)
 	}
 	if c.CacheCreationTokenCost != 0 || c.CacheCreationTokensTotalCost != 0 {
-		b = appendPrice(appendQKey(b, `"cache_creation_input_token_cost":`), c.CacheCreationTokenCost)
-		b = appendCost(appendQKey(b, `"cache_creation_input_tokens_total_cost":`), c.CacheCreationTokensTotalCost)
+		b = appendPrice(append(b, `,"cache_creation_input_token_cost":`...), c.CacheCreationTokenCost)
+		b = appendCost(append(b, `,"cache_creation_input_tokens_total_cost":`...), c.CacheCreationTokensTotalCost)
 	}
-	b = appendCost(appendQKey(b, `"total_cost":`), c.TotalCost)
-	b = appendString(appendQKey(b, `"provider_id":`), c.ProviderID)
-	b = appendString(appendQKey(b, `"pricing_level":`), c.PricingLevel)
+	b = appendCost(append(b, `,"total_cost":`...), c.TotalCost)
+	b = appendString(append(b, `,"provider_id":`...), c.ProviderID)
+	b = appendString(append(b, `,"pricing_level":`...), c.PricingLevel)
 	if c.EffectiveDate == "" {
-		b = append(appendQKey(b, `"effective_date":`), "null"...)
+		b = append(b, `,"effective_date":null`...)
 	} else {
-		b = appendString(appendQKey(b, `"effective_date":`), c.EffectiveDate)
+		b = appendString(append(b, `,"effective_date":`...), c.EffectiveDate)
 	}
-	b = append(appendQKey(b, `"prompt_token_cost_unit":`), `"USD"`...)
-	return append(appendQKey(b, `"completion_token_cost_unit":`), `"USD"`...)
+	return append(b, `,"prompt_token_cost_unit":"USD","completion_token_cost_unit":"USD"`...)
 }
 
 // appendNonZeroInt appends `"k":n` unless n is 0; qk is `"k":` (see appendQKey).
