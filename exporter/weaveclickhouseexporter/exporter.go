@@ -161,7 +161,7 @@ func (e *callsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 // appended to records.
 func (e *callsExporter) records(td ptrace.Traces, records []callmap.Record) (_ []callmap.Record, mapped, skipped int) {
 	records = slices.Grow(records, td.SpanCount())
-	var texts callmap.Texts // the mapped records' summaries, dropped with the batch
+	var texts callmap.Texts // the records' texts (ids, mapped summaries), dropped with the batch
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -175,7 +175,7 @@ func (e *callsExporter) records(td ptrace.Traces, records []callmap.Record) (_ [
 					skipped++
 					continue
 				}
-				r, ok := callmap.FromAnnotation(span)
+				r, ok := texts.FromAnnotation(span)
 				if !ok {
 					call := e.mapper.Map(rs.Resource(), ss.Scope(), span)
 					r = texts.Record(&call)

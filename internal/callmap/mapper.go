@@ -564,25 +564,8 @@ func exceptionText(events ptrace.SpanEventSlice, exception int, statusMsg string
 // hexIDs returns the trace, span and parent ids in lowercase hex, sharing
 // one allocation; an all-zero parent is a root ("").
 func hexIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (string, string, string) {
-	var b [64]byte
-	for i, x := range trace {
-		b[2*i], b[2*i+1] = hexDigits[x>>4], hexDigits[x&0xf]
-	}
-	for i, x := range span {
-		b[32+2*i], b[33+2*i] = hexDigits[x>>4], hexDigits[x&0xf]
-	}
-	n := 48
-	if !parent.IsEmpty() {
-		for i, x := range parent {
-			b[48+2*i], b[49+2*i] = hexDigits[x>>4], hexDigits[x&0xf]
-		}
-		n = 64
-	}
-	s := string(b[:n])
-	if n == 48 {
-		return s[:32], s[32:48], ""
-	}
-	return s[:32], s[32:48], s[48:64]
+	var t *Texts
+	return t.hexIDs(trace, span, parent)
 }
 
 // buildInputs encodes inputs: {"<source key>": value} of the winning

@@ -142,11 +142,18 @@ func (r *Record) appendCallJSON(b []byte) []byte {
 // false when the span carries no annotation, or one of another layout (an
 // older release's, or not ours), and then the span must be mapped.
 func FromAnnotation(span ptrace.Span) (r Record, ok bool) {
+	var t *Texts
+	return t.FromAnnotation(span)
+}
+
+// FromAnnotation is the package's FromAnnotation with the record's hex ids
+// written in t.
+func (t *Texts) FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 	v, found := span.Attributes().Get(AnnotationKey)
 	if !found || v.Type() != pcommon.ValueTypeMap {
 		return Record{}, false
 	}
-	r.TraceID, r.ID, r.ParentID = hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
+	r.TraceID, r.ID, r.ParentID = t.hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
 	r.StartedAt = span.StartTimestamp().AsTime().UTC()
 	if end := span.EndTimestamp(); end != 0 {
 		r.EndedAt = end.AsTime().UTC()

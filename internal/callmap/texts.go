@@ -1,6 +1,10 @@
 package callmap
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
 
 // Texts is where records' encoded texts (the summary, the annotation's
 // "call" object) are written when many are made together, as a release or
@@ -43,4 +47,33 @@ func (t *Texts) text(appendTo func([]byte) []byte) string {
 	}
 	t.free = b[len(b):]
 	return unsafe.String(&b[0], len(b))
+}
+
+// hexIDs returns the ids as lowercase hex (parent "" when empty), the three
+// in one text.
+func (t *Texts) hexIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (string, string, string) {
+	var b [64]byte
+	for i, x := range trace {
+		b[2*i], b[2*i+1] = hexDigits[x>>4], hexDigits[x&0xf]
+	}
+	for i, x := range span {
+		b[32+2*i], b[33+2*i] = hexDigits[x>>4], hexDigits[x&0xf]
+	}
+	n := 48
+	if !parent.IsEmpty() {
+		for i, x := range parent {
+			b[48+2*i], b[49+2*i] = hexDigits[x>>4], hexDigits[x&0xf]
+		}
+		n = 64
+	}
+	var s string
+	if t == nil {
+		s = string(b[:n])
+	} else {
+		s = t.text(func(dst []byte) []byte { return append(dst, b[:n]...) })
+	}
+	if n == 48 {
+		return s[:32], s[32:48], ""
+	}
+	return s[:32], s[32:48], s[48:64]
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 func appendText(s string) func([]byte) []byte {
@@ -85,8 +87,9 @@ func TestTextsAllocations(t *testing.T) {
 	}
 }
 
-// TestTextsRecordAndAnnotate: records and annotations written in a Texts
-// read back the same as with separate allocations.
+// TestTextsRecordAndAnnotate: records and annotations written in a Texts,
+// and read back with their ids in one, are the same as with separate
+// allocations.
 func TestTextsRecordAndAnnotate(t *testing.T) {
 	m := benchMapper(t)
 	res, scope, span := realisticSpan()
@@ -99,9 +102,11 @@ func TestTextsRecordAndAnnotate(t *testing.T) {
 			t.Fatalf("record %d differs:\n%+v\nwant\n%+v", i, r, want)
 		}
 		texts.Annotate(span, &r)
-		back, ok := FromAnnotation(span)
-		if !ok || back != want {
-			t.Fatalf("annotation %d read back as %+v (ok %v)", i, back, ok)
+		for _, read := range []func(ptrace.Span) (Record, bool){FromAnnotation, texts.FromAnnotation} {
+			back, ok := read(span)
+			if !ok || back != want {
+				t.Fatalf("annotation %d read back as %+v (ok %v)", i, back, ok)
+			}
 		}
 	}
 }
