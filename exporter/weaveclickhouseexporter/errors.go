@@ -39,6 +39,9 @@ const (
 	codeCannotParseText       = 6
 	codeCannotParseDateTime   = 41
 	codeIncorrectData         = 117
+	codeUnknownSetting        = 115
+	codeSettingConstraint     = 452
+	codeViolatedConstraint    = 469
 )
 
 // permanentCodes are server errors that retrying the same insert cannot
@@ -65,6 +68,9 @@ var permanentCodes = map[int32]string{
 	codeCannotParseDateTime:   "bad data",
 	codeIncorrectData:         "bad data",
 	codeSyntaxError:           "syntax error",
+	codeUnknownSetting:        "unknown setting",
+	codeSettingConstraint:     "setting not allowed",
+	codeViolatedConstraint:    "constraint violated",
 }
 
 // hints tell the operator what to do about a permanent cause.
@@ -75,6 +81,9 @@ var hints = map[string]string{
 	"unknown table":         "create the schema or set create_schema: true",
 	"schema mismatch":       "the tables do not match this exporter version; apply its schema",
 	"type mismatch":         "the tables do not match this exporter version; apply its schema",
+	"unknown setting":       "remove it from the endpoint's query settings",
+	"setting not allowed":   "the user's settings profile forbids it; remove it from the endpoint's query settings",
+	"constraint violated":   "a CHECK constraint on the table rejects these calls; drop or relax it",
 }
 
 // classify names the cause of a ClickHouse error for the log and tells the

@@ -42,6 +42,9 @@ func TestClassify(t *testing.T) {
 		{"type mismatch", exc(53), true, "type mismatch"},
 		{"missing column", exc(16), true, "schema mismatch"},
 		{"readonly user", exc(164), true, "access denied"},
+		{"unknown setting", exc(115), true, "unknown setting"},
+		{"setting forbidden by the profile", exc(452), true, "setting not allowed"},
+		{"ch-go: check constraint", chExc(469), true, "constraint violated"},
 		{"too many parts", exc(252), false, "ClickHouse at"},
 		{"memory limit", exc(241), false, "ClickHouse at"},
 		// Native INSERTs report server errors through ch-go.

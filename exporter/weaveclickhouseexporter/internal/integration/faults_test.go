@@ -40,6 +40,9 @@ func httpEndpoint() string { return "http://" + embeddedchtest.HTTPAddr() }
 // retry cannot fix are permanent, an unreachable server is retried.
 func TestFaults(t *testing.T) {
 	db := embeddedchtest.Database(t)
+	// The schema exists, so that a fault on insert is the fault itself and
+	// not a missing table.
+	startExporter(t, testConfig(db), nil)
 	cases := []struct {
 		name      string
 		configure func(*weaveclickhouseexporter.Config)
@@ -127,6 +130,37 @@ func TestTypeMismatchIsPermanent(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "%v", err)
 	assert.Regexp(t, "schema mismatch|type mismatch", err.Error())
+}
+
+// TestUnknownSettingFailsStart: a query setting the server does not know,
+// given in the endpoint, stops the exporter at start with the cause named
+// (native INSERTs send settings as not important, and the server ignores
+// unknown ones there, as for any native client).
+func TestUnknownSettingFailsStart(t *testing.T) {
+	cfg := testConfig(embeddedchtest.Database(t))
+	cfg.Endpoint = "clickhouse://" + embeddedchtest.Addr() + "?no_such_setting=1"
+	exp, err := createExporter(cfg)
+	require.NoError(t, err)
+	err = exp.Start(context.Background(), componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "unknown setting")
+	assert.Contains(t, err.Error(), "no_such_setting")
+	require.NoError(t, exp.Shutdown(context.Background()))
+}
+
+// TestConstraintViolationIsPermanent: a CHECK constraint an operator put
+// on the storage table rejects the INSERT with an error a retry repeats:
+// permanent, and named after the cause.
+func TestConstraintViolationIsPermanent(t *testing.T) {
+	db := embeddedchtest.Database(t)
+	cfg := testConfig(db)
+	exp := startExporter(t, cfg, nil) // creates the schema
+	conn := connectShared(t)
+	require.NoError(t, conn.Exec(context.Background(), "ALTER TABLE `"+db+"`.call_versions ADD CONSTRAINT no_tokens CHECK total_tokens = 0"))
+	err := exp.ConsumeTraces(context.Background(), annotatedTraces(record(1, 0, 1)))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "%v", err)
+	assert.Contains(t, err.Error(), "constraint violated")
 }
 
 // stallingProxy forwards connections to a server until stall is called;
