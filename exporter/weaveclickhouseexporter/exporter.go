@@ -68,6 +68,9 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 		}
 		e.native = newNativeInserts(opts, e.cfg.Compression, e.cfg.consumers())
 	}
+	if opts.Protocol == clickhouse.HTTP {
+		opts.TransportFunc = closeOnError
+	}
 	e.addr = strings.Join(opts.Addr, ",")
 	conn, err := clickhouse.Open(opts)
 	if err != nil {

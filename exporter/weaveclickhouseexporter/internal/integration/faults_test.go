@@ -2,11 +2,13 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -355,4 +357,47 @@ func TestCancelledInsert(t *testing.T) {
 
 	require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(benchRecords(10, 99_998)...)))
 	assert.Equal(t, uint64(20), count(t, conn, "SELECT count() FROM `"+db+"`.call_versions"))
+}
+
+// TestFailedHTTPLoginLeavesNoConnection: batches refused for a wrong
+// password over HTTP leave no connection open to the server (clickhouse-go
+// alone keeps one idle per attempt, for conn_max_lifetime).
+func TestFailedHTTPLoginLeavesNoConnection(t *testing.T) {
+	_, port, err := net.SplitHostPort(embeddedchtest.HTTPAddr())
+	require.NoError(t, err)
+	before := establishedTo(t, port)
+	cfg := testConfig(embeddedchtest.Database(t))
+	cfg.CreateSchema = false
+	cfg.Endpoint, cfg.Username, cfg.Password = httpEndpoint(), "default", "wrong"
+	exp := startExporter(t, cfg, nil)
+	const batches = 5
+	for i := range batches {
+		err := exp.ConsumeTraces(context.Background(), annotatedTraces(record(i, 0, 1)))
+		require.Error(t, err)
+		require.True(t, consumererror.IsPermanent(err), "%v", err)
+	}
+	assert.LessOrEqual(t, establishedTo(t, port), before, "TCP connections open to the HTTP port after %d refused batches", batches)
+}
+
+// establishedTo counts the established TCP connections to port on this
+// host (the client ends: remote port = port), from /proc/net/tcp{,6}.
+func establishedTo(t *testing.T, port string) int {
+	p, err := strconv.ParseUint(port, 10, 16)
+	require.NoError(t, err)
+	want := fmt.Sprintf(":%04X", p)
+	n := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if os.IsNotExist(err) {
+			continue
+		}
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st ...; st 01 = ESTABLISHED
+			if fields := strings.Fields(line); len(fields) > 3 && strings.HasSuffix(fields[2], want) && fields[3] == "01" {
+				n++
+			}
+		}
+	}
+	return n
 }
