@@ -7,11 +7,12 @@ import (
 )
 
 // Texts is where records' encoded texts (the summary, the annotation's
-// "call" object) are written when many are made together, as a release or
-// an export does: each text is written in place into a shared chunk, with no
-// copy and no allocation of its own. A chunk lives as long as any text in it,
-// so the texts of one release or export, which are dropped together, should
-// share one Texts.
+// "call" object, the hex ids read back from an annotation) are written when
+// many are made together, as a release or an export does: each text is
+// written in place into a shared chunk, with no copy and no allocation of
+// its own. A chunk lives as long as any text in it, so texts dropped at
+// about the same time (one release, the releases after it, one export
+// batch) should share one Texts.
 //
 // The zero Texts is ready to use; a nil *Texts gives every text an exact
 // allocation of its own (for a text kept on its own, or long). A Texts is not
