@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -23,11 +24,13 @@ import (
 // BenchmarkPipeline runs our pipeline after the receiver in this process —
 // the weaveclickhouse exporter alone (it maps the spans itself) and behind
 // the weavecall processor — into an embedded ClickHouse (a process of its
-// own, so its CPU is not counted). One op is one request of 100 spans of
-// agentsim's synthetic traces; the time runs until every span is a row.
-// cpu-ns/span is this process's CPU per span, the figure to compare with
-// the collectors' CPU per span that cmd/sidebyside prints; run with
-// -cpuprofile to see where it goes.
+// own). One op is one request of 100 spans of agentsim's synthetic
+// traces; the time runs until every span is a row. cpu-ns/span is this
+// process's CPU per span, the figure to compare with the collectors' CPU
+// per span that cmd/sidebyside prints; run with -cpuprofile to see where it
+// goes. ch-cpu-ns/span is the embedded server's over the same time: its
+// INSERT work and the merges that ran meanwhile (not those still due), for
+// comparing what a change costs ClickHouse.
 func BenchmarkPipeline(b *testing.B) {
 	conn, err := clickhouse.Open(embeddedchtest.Options())
 	if err != nil {
@@ -87,6 +90,10 @@ func benchPipeline(b *testing.B, conn driver.Conn, withProcessor bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	chCPU0, err := serverCPU()
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -112,10 +119,26 @@ func benchPipeline(b *testing.B, conn driver.Conn, withProcessor bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	chCPU1, err := serverCPU()
+	if err != nil {
+		b.Fatal(err)
+	}
 	cpu := cpu1 - cpu0
 	if rows != uint64(sent) {
 		b.Fatalf("%d rows for %d spans sent", rows, sent)
 	}
 	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "spans/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(sent), "cpu-ns/span")
+	if embeddedchtest.PID() != 0 {
+		b.ReportMetric(float64((chCPU1-chCPU0).Nanoseconds())/float64(sent), "ch-cpu-ns/span")
+	}
+}
+
+// serverCPU is the CPU time the embedded test server has used so far; 0
+// for an external server, whose CPU this machine cannot see.
+func serverCPU() (time.Duration, error) {
+	if embeddedchtest.PID() == 0 {
+		return 0, nil
+	}
+	return cpuTime(embeddedchtest.PID())
 }

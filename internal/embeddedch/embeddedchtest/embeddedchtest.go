@@ -40,6 +40,7 @@ const (
 
 var (
 	addr, httpAddr string
+	pid            int // the embedded server's process, 0 when external
 
 	connOnce sync.Once
 	conn     clickhouse.Conn
@@ -62,7 +63,7 @@ func Run(m *testing.M) int {
 			"(to use an external ClickHouse instead, set %s)\n", err, EnvAddr)
 		return 1
 	}
-	addr, httpAddr = srv.tcpAddr, srv.httpAddr
+	addr, httpAddr, pid = srv.tcpAddr, srv.httpAddr, srv.cmd.Process.Pid
 	code := m.Run()
 	closeConn()
 	if err := srv.stop(); err != nil {
@@ -79,6 +80,10 @@ func Addr() string { return addr }
 // HTTPAddr is the HTTP host:port of the test server ("" when external and
 // CALLHOUSE_TEST_CLICKHOUSE_HTTP_ADDR unset).
 func HTTPAddr() string { return httpAddr }
+
+// PID is the process id of the embedded test server, for benchmarks that
+// read its CPU time; 0 when the tests use an external server.
+func PID() int { return pid }
 
 // Options are clickhouse-go options that reach the test server, with the
 // credentials of CALLHOUSE_TEST_CLICKHOUSE_USER/_PASSWORD when set.
