@@ -61,12 +61,32 @@ func redacted(err error) error {
 
 const maxDialTimeout = 10 * time.Second
 
+// defaultSettings are query settings the exporter sends unless the DSN
+// sets them.
+//
+// optimize_on_insert = 0: ReplacingMergeTree does not collapse the
+// versions of a call that share one INSERT while writing it. Two versions
+// of a call in one batch are rare (a late roll-up right after its trace),
+// merges collapse them as they collapse versions from different INSERTs,
+// and weave.calls reads only the newest either way; skipping the pass
+// saves the server a sort-and-copy of every INSERT: 12 % less CPU per row
+// on 1M real calls (exporter README, "Figures").
+var defaultSettings = clickhouse.Settings{"optimize_on_insert": 0}
+
 // clickhouseOptions builds the client options: the endpoint's, then the
 // explicit options of the config, which win.
 func (cfg *Config) clickhouseOptions(ctx context.Context) (*clickhouse.Options, error) {
 	opts, err := parseEndpoint(cfg.Endpoint)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Settings == nil {
+		opts.Settings = clickhouse.Settings{}
+	}
+	for k, v := range defaultSettings {
+		if _, set := opts.Settings[k]; !set {
+			opts.Settings[k] = v
+		}
 	}
 	if cfg.Username != "" {
 		opts.Auth.Username = cfg.Username

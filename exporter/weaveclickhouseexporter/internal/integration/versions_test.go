@@ -136,6 +136,37 @@ func TestVersions(t *testing.T) {
 	})
 }
 
+// TestVersionsInOneInsert: two versions of a call in one INSERT are both
+// stored until a merge (the exporter sends optimize_on_insert = 0, so the
+// server skips collapsing them while writing) unless the DSN asks for the
+// server's default; weave.calls shows the newest either way.
+func TestVersionsInOneInsert(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		endpoint func() string
+		stored   uint64 // rows in call_versions before any merge
+	}{
+		{"native", func() string { return "clickhouse://" + embeddedchtest.Addr() }, 2},
+		{"http", httpEndpoint, 2},
+		{"dsn asks for optimize_on_insert", func() string { return "clickhouse://" + embeddedchtest.Addr() + "?optimize_on_insert=1" }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := embeddedchtest.Database(t)
+			cfg := testConfig(db)
+			cfg.Endpoint = tc.endpoint()
+			exp := startExporter(t, cfg, nil)
+			conn := connectShared(t)
+			ctx := context.Background()
+			require.NoError(t, conn.Exec(ctx, "SYSTEM STOP MERGES `"+db+"`.call_versions"))
+			require.NoError(t, exp.ConsumeTraces(ctx, annotatedTraces(record(1, 0, 1), record(1, 0, 2))))
+			assert.Equal(t, tc.stored, count(t, conn, "SELECT count() FROM `"+db+"`.call_versions"))
+			got := readCalls(t, conn, db, "")
+			require.Len(t, got, 1)
+			assert.Equal(t, asStored(record(1, 0, 2)), got[0])
+		})
+	}
+}
+
 // TestHTTPEndpoint: the same writes and reads over ClickHouse's HTTP
 // interface, with each compression.
 func TestHTTPEndpoint(t *testing.T) {
