@@ -87,17 +87,18 @@ func insertStatement(table string) string {
 	return "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ")"
 }
 
-// columnWriter holds a batch's records and one filler per column; an
-// INSERT borrows one (from a pool), so the records and column slices are
-// reused from chunk to chunk and from batch to batch instead of allocated
-// anew.
+// columnWriter holds an INSERT block's records and their texts, and one
+// filler per column; an INSERT borrows one (from a pool), so the records,
+// texts and column slices are reused from block to block and from batch
+// to batch instead of allocated anew.
 type columnWriter struct {
-	records []callmap.Record
+	chunk   []callmap.Record // the block being sent (see batchSource)
+	texts   callmap.Texts    // its records' texts: hex ids, mapped summaries
 	fillers []filler
 }
 
 func newColumnWriter() *columnWriter {
-	w := &columnWriter{fillers: make([]filler, len(columns))}
+	w := &columnWriter{chunk: make([]callmap.Record, 0, chunkRows), fillers: make([]filler, len(columns))}
 	for i, c := range columns {
 		w.fillers[i] = c.newFiller()
 	}

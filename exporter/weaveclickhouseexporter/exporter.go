@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,101 +136,71 @@ func closeWithin(ctx context.Context, d time.Duration, closeFn func() error) err
 func (e *callsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	w := writers.Get().(*columnWriter)
 	defer w.release()
-	records, mapped, skipped := e.records(td, w.records[:0])
-	w.records = records
-	e.telemetry.ExporterWeaveclickhouseSpansMapped.Add(ctx, int64(mapped))
+	src, skipped := e.newBatchSource(td, w)
 	if skipped > 0 {
 		// Calls are keyed by span and trace id: without them a span has no
 		// call to be. Counted and logged, not silently lost.
 		e.telemetry.ExporterWeaveclickhouseSpansSkipped.Add(ctx, int64(skipped))
 		e.logger.Warn("spans without a span id or trace id are not written as calls", zap.Int("spans", skipped))
 	}
-	if len(records) == 0 {
+	calls := src.left
+	if calls == 0 {
 		return nil
 	}
 	start := time.Now()
-	err := e.write(ctx, w, records)
+	err := e.write(ctx, src)
 	e.telemetry.ExporterWeaveclickhouseInsertDuration.Record(ctx, time.Since(start).Seconds())
+	e.telemetry.ExporterWeaveclickhouseSpansMapped.Add(ctx, int64(src.mapped))
 	if err != nil {
 		return classify("insert calls", e.addr, err)
 	}
-	e.telemetry.ExporterWeaveclickhouseCallsWritten.Add(ctx, int64(len(records)))
+	e.telemetry.ExporterWeaveclickhouseCallsWritten.Add(ctx, int64(calls))
 	return nil
 }
 
-// records turns spans into the records to store: the processor's
-// annotation when a span has one, the shared mapping otherwise. They are
-// appended to records.
-func (e *callsExporter) records(td ptrace.Traces, records []callmap.Record) (_ []callmap.Record, mapped, skipped int) {
-	records = slices.Grow(records, td.SpanCount())
-	var texts callmap.Texts // the records' texts (ids, mapped summaries), dropped with the batch
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			ss := sss.At(j)
-			spans := ss.Spans()
-			for k := 0; k < spans.Len(); k++ {
-				span := spans.At(k)
-				if span.SpanID().IsEmpty() || span.TraceID().IsEmpty() {
-					skipped++
-					continue
-				}
-				r, ok := texts.FromAnnotation(span)
-				if !ok {
-					call := e.mapper.Map(rs.Resource(), ss.Scope(), span)
-					r = texts.Record(&call)
-					mapped++
-				}
-				records = append(records, r)
-			}
-		}
-	}
-	return records, mapped, skipped
-}
-
 // writers are the column writers of INSERTs in flight, one per INSERT;
-// pooled so their records and column slices outlive a batch.
+// pooled so their block of records, texts and column slices outlive a
+// batch.
 var writers = sync.Pool{New: func() any { return newColumnWriter() }}
 
 // release returns w to the pool, without the batch's strings.
 func (w *columnWriter) release() {
-	clear(w.records)
-	w.records = w.records[:0]
+	clear(w.chunk)
+	w.chunk = w.chunk[:0]
+	w.texts.Reset()
 	for _, f := range w.fillers {
 		f.reset()
 	}
 	writers.Put(w)
 }
 
-// write sends the records in one INSERT, column by column: natively with
-// ch-go, over HTTP with clickhouse-go's batch.
-func (e *callsExporter) write(ctx context.Context, w *columnWriter, records []callmap.Record) error {
+// write sends the batch's records in one INSERT, block by block, column by
+// column: natively with ch-go, over HTTP with clickhouse-go's batch.
+func (e *callsExporter) write(ctx context.Context, src *batchSource) error {
 	if e.conn == nil {
 		return errors.New("not started")
 	}
 	if e.native != nil {
-		return e.native.insert(ctx, e.insert, records)
+		return e.native.insert(ctx, e.insert, src.next)
 	}
 	batch, err := e.conn.PrepareBatch(ctx, e.insert)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = batch.Close() }()
-	for len(records) > chunkRows {
-		if err := w.append(batch, records[:chunkRows]); err != nil {
+	for {
+		// A block is sent before the next is read: reading it reuses the
+		// records and texts the batch's columns were filled from.
+		if err := src.w.append(batch, src.next()); err != nil {
 			return err
+		}
+		if src.left == 0 {
+			return batch.Send()
 		}
 		if err := batch.Flush(); err != nil {
 			return err
 		}
-		records = records[chunkRows:]
 	}
-	if err := w.append(batch, records); err != nil {
-		return err
-	}
-	return batch.Send()
 }
 
 // chunkRows is how many rows go to the server in one block of an INSERT.

@@ -125,24 +125,16 @@ func newNativeInserts(opts *clickhouse.Options, compression string, idle int) *n
 	}
 }
 
-// insert runs the INSERT of records, chunkRows per block.
-func (n *nativeInserts) insert(ctx context.Context, statement string, records []callmap.Record) error {
+// insert runs one INSERT of the blocks next returns, until it returns
+// none. ch-go encodes and sends each block before it asks for the next.
+func (n *nativeInserts) insert(ctx context.Context, statement string, next func() []callmap.Record) error {
 	c, err := n.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	var chunk []callmap.Record
-	next := func() bool {
-		if len(records) == 0 {
-			// Empty, or ch-go sends the last chunk again as the input's
-			// tail when OnInput says io.EOF.
-			chunk = nil
-			return false
-		}
-		chunk, records = nextChunk(records)
-		return true
-	}
-	next()
+	// Empty at the end: ch-go sends what is left in the input at io.EOF
+	// as its tail.
+	chunk := next()
 	input := make(proto.Input, len(columns))
 	for i := range columns {
 		input[i] = proto.InputColumn{Name: columns[i].name, Data: recordColumn{kind: &columns[i].kind, rows: &chunk}}
@@ -151,7 +143,7 @@ func (n *nativeInserts) insert(ctx context.Context, statement string, records []
 		Body:  statement + " VALUES",
 		Input: input,
 		OnInput: func(context.Context) error {
-			if !next() {
+			if chunk = next(); len(chunk) == 0 {
 				return io.EOF
 			}
 			return nil
@@ -168,28 +160,6 @@ func (n *nativeInserts) insert(ctx context.Context, statement string, records []
 // (max_value_bytes allows 1 MiB per field) would leave every consumer's
 // connection holding hundreds of MB.
 const chunkBytes = 1 << 20
-
-// nextChunk splits the next block off records: chunkRows records, fewer
-// once their fields reach chunkBytes, at least one.
-func nextChunk(records []callmap.Record) (chunk, rest []callmap.Record) {
-	size := 0
-	for i := range records {
-		if i == chunkRows || size >= chunkBytes {
-			return records[:i], records[i:]
-		}
-		size += fieldBytes(&records[i])
-	}
-	return records, nil
-}
-
-// fieldBytes is the size of r's text fields, which make up nearly all of
-// its encoded size.
-func fieldBytes(r *callmap.Record) int {
-	return len(r.ID) + len(r.TraceID) + len(r.ParentID) + len(r.ProjectID) + len(r.OpName) + len(r.OpSafeName) +
-		len(r.DisplayName) + len(r.Exception) + len(r.Inputs) + len(r.Output) + len(r.Attributes) + len(r.Summary) +
-		len(r.ThreadID) + len(r.TurnID) + len(r.WBUserID) + len(r.WBRunID) + len(r.Kind) + len(r.Model) +
-		len(r.Provider) + len(r.Operation) + len(r.Status)
-}
 
 // acquire takes an idle connection or connects a new one.
 func (n *nativeInserts) acquire(ctx context.Context) (client, error) {

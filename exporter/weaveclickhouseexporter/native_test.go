@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/callhouse/callhouse/internal/callmap"
 )
@@ -185,7 +188,7 @@ func TestLoginRejected(t *testing.T) {
 
 	n := newNativeInserts(&clickhouse.Options{Addr: []string{l.Addr().String()}, Auth: clickhouse.Auth{Password: "wrong"}}, compressionLZ4, 1)
 	t.Cleanup(n.close)
-	err = classify("insert calls", l.Addr().String(), n.insert(context.Background(), insertStatement("weave.call_versions"), []callmap.Record{{}}))
+	err = classify("insert calls", l.Addr().String(), n.insert(context.Background(), insertStatement("weave.call_versions"), func() []callmap.Record { return []callmap.Record{{}} }))
 	<-served
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "%v", err)
@@ -195,36 +198,52 @@ func TestLoginRejected(t *testing.T) {
 
 // TestChunks: an INSERT's blocks hold chunkRows calls, fewer when their
 // fields pass chunkBytes (so that a batch of large calls does not leave
-// the connection holding buffers of 256 of them), and at least one.
+// the connection holding buffers of 256 of them), and at least one; spans
+// without ids are skipped, and a block's records are read back as they
+// were annotated even though each block reuses the last one's memory.
 func TestChunks(t *testing.T) {
-	sized := func(n, bytes int) []callmap.Record {
-		rs := make([]callmap.Record, n)
-		for i := range rs {
-			rs[i].Inputs = strings.Repeat("x", bytes)
+	sized := func(sizes ...int) ptrace.Traces {
+		td := ptrace.NewTraces()
+		spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+		for i, n := range sizes {
+			sp := spans.AppendEmpty()
+			if n < 0 { // no ids
+				continue
+			}
+			sp.SetTraceID(pcommon.TraceID{1})
+			sp.SetSpanID(pcommon.SpanID{byte(i >> 8), byte(i), 1})
+			callmap.Annotate(sp, &callmap.Record{ProjectID: "p/q", OpName: "op", Status: callmap.StatusSuccess, Inputs: strings.Repeat("x", n)})
 		}
-		return rs
+		return td
 	}
-	huge := sized(3, 100)
-	huge[1].Inputs = strings.Repeat("x", 5*chunkBytes)
+	repeat := func(n, size int) []int { return slices.Repeat([]int{size}, n) }
 	for _, tc := range []struct {
 		name    string
-		records []callmap.Record
+		td      ptrace.Traces
 		want    []int // rows per block
+		skipped int
 	}{
-		{"small calls", sized(600, 1000), []int{256, 256, 88}},
-		{"exactly one block", sized(256, 1000), []int{256}},
-		{"large calls", sized(10, chunkBytes/4+1), []int{4, 4, 2}},
-		{"one call over the bound", huge, []int{2, 1}},
-		{"none", nil, nil},
+		{"small calls", sized(repeat(600, 1000)...), []int{256, 256, 88}, 0},
+		{"exactly one block", sized(repeat(256, 1000)...), []int{256}, 0},
+		{"large calls", sized(repeat(10, chunkBytes/4+1)...), []int{4, 4, 2}, 0},
+		{"one call over the bound", sized(100, 5*chunkBytes, 100), []int{2, 1}, 0},
+		{"spans without ids", sized(append(repeat(300, 10), -1, -1)...), []int{256, 44}, 2},
+		{"none", sized(), nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			e := &callsExporter{}
+			src, skipped := e.newBatchSource(tc.td, newColumnWriter())
+			assert.Equal(t, tc.skipped, skipped)
 			var got []int
-			for rest := tc.records; len(rest) > 0; {
-				var chunk []callmap.Record
-				chunk, rest = nextChunk(rest)
+			for chunk := src.next(); len(chunk) > 0; chunk = src.next() {
 				got = append(got, len(chunk))
+				for _, r := range chunk {
+					require.Equal(t, "p/q", r.ProjectID)
+					require.Len(t, r.ID, 16)
+				}
 			}
 			assert.Equal(t, tc.want, got)
+			assert.Zero(t, src.mapped)
 		})
 	}
 }

@@ -18,7 +18,8 @@ import (
 // allocation of its own (for a text kept on its own, or long). A Texts is not
 // safe for concurrent use.
 type Texts struct {
-	free []byte // the current chunk past the texts written: len 0, its room in cap
+	chunk []byte // the current chunk, from its start
+	free  []byte // the current chunk past the texts written: len 0, its room in cap
 }
 
 const (
@@ -35,7 +36,8 @@ func (t *Texts) text(appendTo func([]byte) []byte) string {
 		return pooledString(appendTo)
 	}
 	if cap(t.free) < textMinRoom {
-		t.free = make([]byte, 0, textChunk)
+		t.chunk = make([]byte, 0, textChunk)
+		t.free = t.chunk
 	}
 	b := appendTo(t.free)
 	if len(b) == 0 {
@@ -49,6 +51,11 @@ func (t *Texts) text(appendTo func([]byte) []byte) string {
 	t.free = b[len(b):]
 	return unsafe.String(&b[0], len(b))
 }
+
+// Reset gives the current chunk's memory to the next texts. Only for a
+// Texts whose texts are all dead: an exporter's INSERT block, once encoded,
+// reuses one chunk for the next block instead of a new one per batch.
+func (t *Texts) Reset() { t.free = t.chunk }
 
 // hexIDs returns the ids as lowercase hex (parent "" when empty), the three
 // in one text.

@@ -87,6 +87,30 @@ func TestTextsAllocations(t *testing.T) {
 	}
 }
 
+// TestTextsReset: after Reset the next text is written where the chunk's
+// first text was (no new chunk), and a reset Texts without a chunk yet
+// works as a new one.
+func TestTextsReset(t *testing.T) {
+	var texts Texts
+	texts.Reset()
+	first := texts.text(appendText(`{"a":1}`))
+	_ = texts.text(appendText(`{"b":2}`))
+	texts.Reset()
+	again := texts.text(appendText(`{"c":3}`))
+	if again != `{"c":3}` {
+		t.Fatalf("text after Reset = %q", again)
+	}
+	if unsafe.StringData(again) != unsafe.StringData(first) {
+		t.Error("the text after Reset is not at the start of the chunk")
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		texts.Reset()
+		_ = texts.text(appendText(`{"d":4}`))
+	}); n != 0 {
+		t.Errorf("%v allocations per Reset and text, want 0", n)
+	}
+}
+
 // TestTextsRecordAndAnnotate: records and annotations written in a Texts,
 // and read back with their ids in one, are the same as with separate
 // allocations.
