@@ -38,8 +38,8 @@ func variedRecords(n int) []callmap.Record {
 }
 
 // TestLargeBatch writes a batch larger than one block of the exporter's
-// INSERT (it goes in several blocks over the native protocol, at once
-// over HTTP) and reads every call back; the INSERT stays one part.
+// INSERT (it goes in several blocks) and reads every call back; the
+// INSERT stays one part.
 func TestLargeBatch(t *testing.T) {
 	for name, endpoint := range map[string]string{"native": "", "http": httpEndpoint()} {
 		t.Run(name, func(t *testing.T) {
@@ -65,17 +65,17 @@ func TestLargeBatch(t *testing.T) {
 }
 
 // TestRowsStoredOnce: an INSERT sends each call of its batch once, at
-// batch sizes below, at and above one block. optimize_on_insert=0 (a
-// query setting in the DSN) keeps the server from collapsing a call sent
-// twice in one INSERT, which would hide it: call_versions then holds what
-// was sent.
+// batch sizes below, at and above one block. optimize_on_insert=0 (the
+// exporter's default query setting) keeps the server from collapsing a
+// call sent twice in one INSERT, which would hide it: call_versions then
+// holds what was sent.
 func TestRowsStoredOnce(t *testing.T) {
 	for name, endpoint := range map[string]string{"native": "clickhouse://" + embeddedchtest.Addr(), "http": httpEndpoint()} {
 		for _, n := range []int{1, 10, 256, 257, 600} { // the exporter sends blocks of 256
 			t.Run(fmt.Sprintf("%s/%d", name, n), func(t *testing.T) {
 				db := embeddedchtest.Database(t)
 				cfg := testConfig(db)
-				cfg.Endpoint = endpoint + "?optimize_on_insert=0"
+				cfg.Endpoint = endpoint
 				exp := startExporter(t, cfg, nil)
 				require.NoError(t, exp.ConsumeTraces(context.Background(), annotatedTraces(variedRecords(n)...)))
 				assert.Equal(t, uint64(n), count(t, connectShared(t), "SELECT count() FROM `"+db+"`.call_versions"))
