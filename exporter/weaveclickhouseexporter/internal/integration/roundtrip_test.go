@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/callhouse/callhouse/internal/agentsim"
 	"github.com/callhouse/callhouse/internal/callmap"
 	"github.com/callhouse/callhouse/internal/embeddedch/embeddedchtest"
 )
@@ -43,9 +45,44 @@ func TestRoundTripFixtures(t *testing.T) {
 	}
 }
 
+// TestRoundTripManyBlocks: a batch of many INSERT blocks, whose every
+// block reuses the last one's records and texts (the ids, the summaries
+// the exporter maps), round-trips every field over both protocols, mapped
+// by the exporter and annotated by the processor.
+func TestRoundTripManyBlocks(t *testing.T) {
+	req, _ := agentsim.NewGenerator("acme", "support", 5).Request(200) // 1,000 spans: 4 blocks
+	td := req.Traces()
+	want := mapped(t, td)
+	annotated := ptrace.NewTraces()
+	td.CopyTo(annotated)
+	annotate(annotated, want, 7)
+	for name, endpoint := range map[string]string{"native": "", "http": httpEndpoint()} {
+		t.Run(name+"/mapped by the exporter", func(t *testing.T) {
+			roundTripTo(t, endpoint, td, want)
+		})
+		t.Run(name+"/annotated by the processor", func(t *testing.T) {
+			versioned := slices.Clone(want)
+			for i := range versioned {
+				versioned[i].Version = 7
+			}
+			roundTripTo(t, endpoint, annotated, versioned)
+		})
+	}
+}
+
 func roundTrip(t *testing.T, td ptrace.Traces, want []callmap.Record) {
+	roundTripTo(t, "", td, want)
+}
+
+// roundTripTo is roundTrip through endpoint ("" = the test server's
+// native protocol).
+func roundTripTo(t *testing.T, endpoint string, td ptrace.Traces, want []callmap.Record) {
 	db := embeddedchtest.Database(t)
-	exp := startExporter(t, testConfig(db), nil)
+	cfg := testConfig(db)
+	if endpoint != "" {
+		cfg.Endpoint = endpoint
+	}
+	exp := startExporter(t, cfg, nil)
 	require.NoError(t, exp.ConsumeTraces(context.Background(), td))
 
 	expected := make([]callmap.Record, len(want))
