@@ -287,7 +287,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	// 2. the plain facts
 	c.Model = st.span.firstStr(modelSlots[:])
 	c.Provider = st.span.firstStr(providerSlots[:])
-	c.Operation = st.span.firstStr([]slot{sOperation})
+	c.Operation = st.span.firstStr(operationSlots[:])
 	c.Kind = st.kind()
 	c.DisplayName = st.span.firstStr(displaySlots[:])
 	c.ThreadID = firstOf(st.span.firstStr(threadSlots[:]), rf.thread)
@@ -323,23 +323,27 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 		c.Summary.TraceName = c.OpSafeName
 	}
 
-	// 4. inputs, output, attributes, custom summary: built in the arena,
-	// then copied to one allocation the call owns
+	// 4. inputs, output, attributes, custom summary: built in the arena
+	// (in that order), moved together over the scratch written between
+	// them, then copied to one allocation the call owns
 	var parts [4][2]int
 	parts[0] = st.buildInputs(bestIn, events)
 	parts[1] = st.buildOutput(bestOut, events)
 	parts[2] = st.buildAttributes(rf, scope, span, c.Kind)
 	parts[3] = st.buildCustomSummary(m.cfg.SummaryPrefix)
-	n := 0
-	for _, p := range parts {
-		n += p[1] - p[0]
-	}
-	owned, out := make([]byte, 0, n), [4][]byte{}
+	start, end := parts[0][0], parts[0][0]
 	for i, p := range parts {
 		if p[1] > p[0] {
-			at := len(owned)
-			owned = append(owned, st.raw[p[0]:p[1]]...)
-			out[i] = owned[at:len(owned):len(owned)]
+			copy(st.raw[end:], st.raw[p[0]:p[1]])
+			parts[i] = [2]int{end - start, end - start + p[1] - p[0]}
+			end += p[1] - p[0]
+		}
+	}
+	// append, not make and copy: the new array is not zeroed first
+	owned, out := append([]byte(nil), st.raw[start:end]...), [4][]byte{}
+	for i, p := range parts {
+		if p[1] > p[0] {
+			out[i] = owned[p[0]:p[1]:p[1]]
 		}
 	}
 	c.Inputs, c.Output, c.Attributes, c.Summary.Custom = out[0], out[1], out[2], out[3]
@@ -715,7 +719,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	for _, n := range [...]struct {
 		key   string
 		slots []slot
-	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}} {
+	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", operationSlots[:]}} {
 		if v, ok := st.span.first(n.slots); ok {
 			t.add(n.key, 0, v)
 		}
