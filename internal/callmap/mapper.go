@@ -471,8 +471,7 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 		}
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
-		var a *kv
-		st.attrs, a = grow(st.attrs) // field stores: see tree.next
+		a := grow(&st.attrs) // field stores: see tree.next
 		a.k, a.v, a.use = k, v, u
 		if u.in != 0 || u.out != 0 {
 			st.convAt = append(st.convAt, int32(at))

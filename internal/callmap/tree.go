@@ -65,22 +65,23 @@ func (t *tree) addRaw(key string, pos int, raw string) {
 // pointer stored costs a write barrier while the GC marks, and appending a
 // whole struct literal costs a bulk one, several times dearer.
 func (t *tree) next(key string, pos int) *entry {
-	var e *entry
-	t.ents, e = grow(t.ents)
+	e := grow(&t.ents)
 	e.key, e.pos = key, int32(pos)
 	return e
 }
 
-// grow extends s by one element and returns it as it was (stale fields
-// and all) for the caller to set.
-func grow[T any](s []T) ([]T, *T) {
-	if len(s) == cap(s) {
+// grow extends *s by one element and returns it as it was (stale fields
+// and all) for the caller to set. Within the capacity only the length is
+// stored (*s = (*s)[:n] keeps the pointer): storing the slice back whole
+// would cost one more write barrier while the GC marks.
+func grow[T any](s *[]T) *T {
+	if len(*s) == cap(*s) {
 		var zero T
-		s = append(s, zero)
+		*s = append(*s, zero)
 	} else {
-		s = s[:len(s)+1]
+		*s = (*s)[:len(*s)+1]
 	}
-	return s, &s[len(s)-1]
+	return &(*s)[len(*s)-1]
 }
 
 // countOdd counts the paths that are not plain (see plainPath).
