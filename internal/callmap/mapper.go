@@ -118,9 +118,11 @@ func NewMapperWithPrices(cfg Config, prices *pricing.Table) *Mapper {
 // Prices returns the price table the mapper computes costs with.
 func (m *Mapper) Prices() *pricing.Table { return m.prices }
 
-// kv is one attribute; use is what a span attribute turned out to be.
+// kv is one span attribute's value; use is what it turned out to be. Its
+// key is st.classes[i].key, at the same index: the class's string, equal
+// to the span's, stays the same span after span (stores of an unchanged
+// pointer are skipped, see tree.next) and is not stored again here.
 type kv struct {
-	k   string
 	v   pcommon.Value
 	use attrUse
 }
@@ -403,8 +405,7 @@ type keyClass struct {
 	exact    bool
 	in, out  int8   // family conventions (exact keys: role.in/out)
 	pos      int32  // where the rest under the convention's key starts
-	norm     string // normalized path prefix of a family (model_parameters., tools.)
-	normPos  int32  // where the rest under that family starts
+	normPath string // the normalized path of a family member (model_parameters.x, tools.x)
 	code     bool   // code.*: part of the op digest
 	otel     bool   // "otel" or under "otel."
 	consumed bool   // never repeated in attributes as it came
@@ -425,7 +426,7 @@ func classify(k, summaryPrefix string) keyClass {
 		c.in, c.out, c.pos = in, out, int32(pos)
 		if in == 0 && out == 0 {
 			if norm, pos := normFamily(k); norm != "" {
-				c.norm, c.normPos = norm, int32(pos)
+				c.normPath = norm + k[pos:]
 			} else {
 				c.code = strings.HasPrefix(k, codePrefix)
 			}
@@ -460,8 +461,8 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 			if c.role.norm != "" {
 				st.addNorm(c.role.norm, v)
 			}
-		case c.norm != "":
-			st.addNorm(st.main.join(c.norm, k[c.normPos:]), v)
+		case c.normPath != "":
+			st.addNorm(c.normPath, v)
 		case c.code:
 			st.code = append(st.code, int32(at))
 		}
@@ -472,7 +473,7 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
 		a := grow(&st.attrs) // field stores: see tree.next
-		a.k, a.v, a.use = k, v, u
+		a.v, a.use = v, u
 		if u.in != 0 || u.out != 0 {
 			st.convAt = append(st.convAt, int32(at))
 		}
@@ -488,7 +489,9 @@ func (st *state) addNorm(path string, v pcommon.Value) {
 			return
 		}
 	}
-	st.norms = append(st.norms, normEnt{path, v})
+	n := grow(&st.norms)
+	setString(&n.path, path)
+	n.v = v
 }
 
 // kind normalizes the span kind (see MAPPING.md for the order).
@@ -621,7 +624,7 @@ func (st *state) appendConvention(conv *convention, idx int8, input bool, events
 		for _, i := range st.convAt {
 			a := &st.attrs[i]
 			if (input && a.use.in == idx) || (!input && a.use.out == idx) {
-				st.sub.add(a.k, int(a.use.pos), a.v)
+				st.sub.add(st.classes[i].key, int(a.use.pos), a.v)
 				a.use.consumed = true
 			}
 		}
@@ -753,7 +756,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	// the remaining span attributes
 	for i := range st.attrs {
 		if !st.attrs[i].use.consumed {
-			t.add(st.attrs[i].k, 0, st.attrs[i].v)
+			t.add(st.classes[i].key, 0, st.attrs[i].v)
 		}
 	}
 	start := len(st.raw)
@@ -1022,7 +1025,7 @@ func (st *state) buildCustomSummary(prefix string) [2]int {
 		return [2]int{}
 	}
 	for _, i := range st.customAt {
-		st.custom.add(st.attrs[i].k, len(prefix), st.attrs[i].v)
+		st.custom.add(st.classes[i].key, len(prefix), st.attrs[i].v)
 	}
 	start := len(st.raw)
 	st.raw = st.custom.appendObject(st.raw, &st.w)

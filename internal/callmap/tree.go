@@ -57,7 +57,8 @@ func (t *tree) add(key string, pos int, v pcommon.Value) {
 // addRaw places pre-encoded JSON at key[pos:].
 func (t *tree) addRaw(key string, pos int, raw string) {
 	e := t.next(key, pos)
-	e.raw, e.hasRaw = raw, true
+	setString(&e.raw, raw)
+	e.hasRaw = true
 }
 
 // next appends an entry for key[pos:], for its value to be set. Entries
@@ -66,8 +67,19 @@ func (t *tree) addRaw(key string, pos int, raw string) {
 // whole struct literal costs a bulk one, several times dearer.
 func (t *tree) next(key string, pos int) *entry {
 	e := grow(&t.ents)
-	e.key, e.pos = key, int32(pos)
+	setString(&e.key, key)
+	e.pos = int32(pos)
 	return e
+}
+
+// setString stores s in *dst unless *dst already is s (the same bytes at
+// the same address). Keys that are constants, classes' or arena strings
+// come back at the same entry span after span, and a store skipped is a
+// write barrier saved while the GC marks.
+func setString(dst *string, s string) {
+	if len(*dst) != len(s) || unsafe.StringData(*dst) != unsafe.StringData(s) {
+		*dst = s
+	}
 }
 
 // grow extends *s by one element and returns it as it was (stale fields
