@@ -777,6 +777,7 @@ func (st *state) addJSONMembers(t *tree, prefix, s string) bool {
 	}
 	st.raw = out
 	obj := st.rawSince(start)
+	t.volatile = true // the members' keys are views of the arena (see tree.same)
 	eachMember(obj, func(k, v string) {
 		if prefix != "" {
 			k = t.join(prefix, k)

@@ -42,37 +42,43 @@ func appendSignature(sig []byte, ents []entry) []byte {
 	return sig
 }
 
-// find returns the remembered shape of the entries' paths, or nil. The
-// entries' signature is written once and compared whole with each shape's
-// (one memory comparison beats decoding a signature entry by entry).
-func (c *shapeCache) find(ents []entry) *shape {
+// find returns the index of the remembered shape of the entries' paths,
+// or -1. The entries' signature is written once and compared whole with
+// each shape's (one memory comparison beats decoding a signature entry by
+// entry).
+func (c *shapeCache) find(ents []entry) int {
 	c.probe = appendSignature(c.probe[:0], ents)
 	for i := range c.shapes {
 		if string(c.shapes[i].sig) == string(c.probe) {
-			c.tick++
-			c.shapes[i].used = c.tick
-			return &c.shapes[i]
+			return c.touch(i)
 		}
 	}
-	return nil
+	return -1
 }
 
-// remember stores the shape of a flat emission: out is the object emitted
-// for the entries ents, leaves[k] the span of out holding the value of
-// entry ents[k].
-func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) {
-	var s *shape
-	if len(c.shapes) < maxShapes {
+// touch marks shape i used and returns i.
+func (c *shapeCache) touch(i int) int {
+	c.tick++
+	c.shapes[i].used = c.tick
+	return i
+}
+
+// remember stores the shape of a flat emission and returns its index: out
+// is the object emitted for the entries ents, leaves[k] the span of out
+// holding the value of entry ents[k].
+func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) int {
+	at := len(c.shapes)
+	if at < maxShapes {
 		c.shapes = append(c.shapes, shape{})
-		s = &c.shapes[len(c.shapes)-1]
 	} else {
-		s = &c.shapes[0]
+		at = 0
 		for i := range c.shapes {
-			if c.shapes[i].used < s.used {
-				s = &c.shapes[i]
+			if c.shapes[i].used < c.shapes[at].used {
+				at = i
 			}
 		}
 	}
+	s := &c.shapes[at]
 	c.tick++
 	s.used = c.tick
 	s.sig = append(s.sig[:0], c.probe...) // remember follows a find that missed
@@ -84,6 +90,7 @@ func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) {
 		prev = l.end
 	}
 	s.skel = append(s.skel, out[prev:]...)
+	return at
 }
 
 // leafSpan is where emitFlat wrote entry ent's value: out[start:end].

@@ -28,6 +28,18 @@ type tree struct {
 	leaves []leafSpan  // where emitFlat wrote each value, when remembering
 	sk     []byte      // arena of sort keys
 	keys   []byte      // arena of composed keys
+
+	// Whether the entries repeat the ones last emitted, key for key (the
+	// same string at the same address, at the same pos): then they have
+	// the shape those had, found without writing their signature. A key's
+	// address tells its bytes only for strings that are never written
+	// again (constants, the span's and classes' keys); an arena view (join,
+	// a JSON member's key) makes the tree volatile until reset.
+	same     bool // no entry added since reset changed its key or pos
+	volatile bool // a key may be an arena view
+	emitted  bool // appendValue ran since reset
+	last     int  // the index in shapes of the last emitted entries' shape, -1 for none
+	lastLen  int  // how many entries were last emitted
 }
 
 // entry is one value to place. key[pos:] is the part of the path still to
@@ -42,6 +54,10 @@ type entry struct {
 }
 
 func (t *tree) reset() {
+	if !t.emitted {
+		t.last = -1 // entries were added and not emitted: they are not the last emitted ones
+	}
+	t.same, t.volatile, t.emitted = true, false, false
 	t.ents = t.ents[:0]
 	t.sk = t.sk[:0]
 	t.keys = t.keys[:0]
@@ -67,8 +83,9 @@ func (t *tree) addRaw(key string, pos int, raw string) {
 // whole struct literal costs a bulk one, several times dearer.
 func (t *tree) next(key string, pos int) *entry {
 	e := grow(&t.ents)
-	setString(&e.key, key)
-	e.pos = int32(pos)
+	if len(e.key) != len(key) || unsafe.StringData(e.key) != unsafe.StringData(key) || e.pos != int32(pos) {
+		e.key, e.pos, t.same = key, int32(pos), false
+	}
 	return e
 }
 
@@ -159,6 +176,7 @@ func prefix64(s string) uint64 {
 
 // join returns prefix+rest, stored in the tree's arena (valid until reset).
 func (t *tree) join(prefix, rest string) string {
+	t.volatile = true
 	start := len(t.keys)
 	t.keys = append(t.keys, prefix...)
 	t.keys = append(t.keys, rest...)
@@ -270,13 +288,23 @@ func (t *tree) appendObject(b []byte, w *valueWriter) []byte {
 // appendValue appends the entries as one JSON value: the single value at
 // the root, or the object (or list) they form.
 func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
+	last := t.last
+	if !t.same || t.volatile || t.emitted || len(t.ents) != t.lastLen {
+		last = -1
+	}
+	t.emitted, t.last, t.lastLen = true, -1, len(t.ents)
 	if len(t.ents) == 1 && int(t.ents[0].pos) > len(t.ents[0].key) {
 		return t.emitLeaf(b, w, 0) // a value alone at the root (inputs, output)
 	}
 	if t.shapes != nil {
 		// a remembered shape is of plain paths: no need to look further
-		if s := t.shapes.find(t.ents); s != nil {
-			return s.emit(b, t, w)
+		if last >= 0 {
+			t.last = t.shapes.touch(last)
+		} else {
+			t.last = t.shapes.find(t.ents)
+		}
+		if t.last >= 0 {
+			return t.shapes.shapes[t.last].emit(b, t, w)
 		}
 	}
 	t.countOdd()
@@ -320,7 +348,7 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 			t.leaves[i].start -= start
 			t.leaves[i].end -= start
 		}
-		t.shapes.remember(t.ents, b[start:], t.leaves)
+		t.last = t.shapes.remember(t.ents, b[start:], t.leaves)
 		return b
 	}
 	for i := range t.ents {
