@@ -328,7 +328,40 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // valueWriter appends pcommon values as JSON, applying the value cap and
 // parsing strings that hold JSON.
 type valueWriter struct {
-	max int // MaxValueBytes; 0 = no limit
+	max    int // MaxValueBytes; 0 = no limit
+	floats [1 << floatMemoBits]floatText
+}
+
+// floatText is a float's JSON text as appendFloat writes it. The floats of
+// span attributes (temperatures, top_p, scores) recur span after span and
+// most take appendShortFloat's rounds of multiplying and dividing; a state's
+// writer remembers the last text of each slot (a fixed table: no
+// allocation, however many floats come).
+type floatText struct {
+	bits uint64
+	n    uint8 // 0: empty
+	text [maxFloatText]byte
+}
+
+const (
+	floatMemoBits = 4
+	maxFloatText  = 24 // "-1.2345678901234567e-308"
+)
+
+// appendFloat is the package's appendFloat, remembered.
+func (w *valueWriter) appendFloat(b []byte, f float64) []byte {
+	bits := math.Float64bits(f)
+	e := &w.floats[(bits*0x9e3779b97f4a7c15)>>(64-floatMemoBits)]
+	if e.n > 0 && e.bits == bits {
+		return append(b, e.text[:e.n]...)
+	}
+	at := len(b)
+	b = appendFloat(b, f)
+	if n := len(b) - at; n <= maxFloatText {
+		e.bits, e.n = bits, uint8(n)
+		copy(e.text[:], b[at:])
+	}
+	return b
 }
 
 // appendStr appends a string attribute value: parsed when it is a JSON
@@ -356,7 +389,7 @@ func (w *valueWriter) appendValue(b []byte, v pcommon.Value) []byte {
 	case pcommon.ValueTypeInt:
 		return strconv.AppendInt(b, v.Int(), 10)
 	case pcommon.ValueTypeDouble:
-		return appendFloat(b, v.Double())
+		return w.appendFloat(b, v.Double())
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(b, v.Bool())
 	case pcommon.ValueTypeBytes:
