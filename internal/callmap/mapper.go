@@ -196,7 +196,8 @@ type state struct {
 	customAt []int32 // indexes in attrs of the custom summary keys
 	custom   tree    // the custom summary object
 	main     tree    // the attributes object
-	sub      tree    // everything built before it
+	conv     tree    // an inputs or output convention's value
+	sub      tree    // everything else built before the attributes object
 	otel     tree    // the attributes.otel object
 	otelKeys bool    // the span has attributes under "otel." of its own
 	system   string  // gen_ai.system_instructions as encoded in inputs, "" without
@@ -214,6 +215,7 @@ func (m *Mapper) getState() *state {
 		st = &state{}
 		st.custom.shapes = &shapeCache{} // an app's summary keys repeat too
 		st.main.shapes = &shapeCache{}
+		st.conv.shapes = &shapeCache{} // indexed messages (gen_ai.prompt.0.role, …) keep their paths too
 		st.otel.shapes = &shapeCache{} // the otel facts of a source keep their paths too
 	}
 	st.w.max = m.cfg.MaxValueBytes
@@ -223,6 +225,7 @@ func (m *Mapper) getState() *state {
 	clear(st.span.has[:]) // values without has are never read
 	st.otelKeys = false
 	st.main.reset()
+	st.conv.reset()
 	st.sub.reset()
 	st.otel.reset()
 	st.raw = st.raw[:0]
@@ -620,15 +623,15 @@ func (st *state) buildOutput(best int8, events ptrace.SpanEventSlice) [2]int {
 func (st *state) appendConvention(conv *convention, idx int8, input bool, events ptrace.SpanEventSlice) {
 	switch conv.event {
 	case "":
-		st.sub.reset()
+		st.conv.reset()
 		for _, i := range st.convAt {
 			a := &st.attrs[i]
 			if (input && a.use.in == idx) || (!input && a.use.out == idx) {
-				st.sub.add(st.classes[i].key, int(a.use.pos), a.v)
+				st.conv.add(st.classes[i].key, int(a.use.pos), a.v)
 				a.use.consumed = true
 			}
 		}
-		st.raw = st.sub.appendValue(st.raw, &st.w)
+		st.raw = st.conv.appendValue(st.raw, &st.w)
 	case eventMessages:
 		st.appendEventList(events, messageRole)
 	case eventChoice:

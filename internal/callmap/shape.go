@@ -5,10 +5,11 @@ import "encoding/binary"
 // Spans from one instrumentation carry the same attribute keys in the same
 // order, span after span. For such a tree the sorted order and every byte of
 // the emitted object other than the leaf values are the same each time, so
-// a tree with shapes enabled remembers, per set of paths, the object's
+// a tree with shapes enabled remembers, per list of paths, the object's
 // skeleton (the JSON without its leaf values) and where each entry's value
-// goes, and then only writes the values. Only trees of plain paths without
-// conflicts are remembered (those emitFlat writes).
+// goes, and then only writes the values. Whatever the paths (lists, a
+// value beside keys under it, one path twice), the object is a function of
+// the paths in insertion order, which the signature holds.
 
 // maxShapes bounds the shapes one tree remembers (least recently used go).
 const maxShapes = 8
@@ -29,14 +30,18 @@ type shapeCache struct {
 	probe  []byte // the signature of the last entries looked up
 }
 
-// entPath is the part of an entry's path the tree places.
-func entPath(e *entry) string { return e.key[min(int(e.pos), len(e.key)):] }
-
-// appendSignature appends the entries' paths, length-prefixed.
+// appendSignature appends the entries' paths, each preceded by its length
+// plus one; a value at the root itself (no path, not even an empty one) is
+// a lone 0.
 func appendSignature(sig []byte, ents []entry) []byte {
 	for i := range ents {
-		p := entPath(&ents[i])
-		sig = binary.AppendUvarint(sig, uint64(len(p)))
+		e := &ents[i]
+		if int(e.pos) > len(e.key) {
+			sig = append(sig, 0)
+			continue
+		}
+		p := e.key[e.pos:]
+		sig = binary.AppendUvarint(sig, uint64(len(p))+1)
 		sig = append(sig, p...)
 	}
 	return sig
@@ -63,7 +68,7 @@ func (c *shapeCache) touch(i int) int {
 	return i
 }
 
-// remember stores the shape of a flat emission and returns its index: out
+// remember stores the shape of an emission and returns its index: out
 // is the object emitted for the entries ents, leaves[k] the span of out
 // holding the value of entry ents[k].
 func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) int {
@@ -93,7 +98,7 @@ func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) int {
 	return at
 }
 
-// leafSpan is where emitFlat wrote entry ent's value: out[start:end].
+// leafSpan is where emitLeaf wrote entry ent's value: out[start:end].
 type leafSpan struct {
 	start, end int
 	ent        int32

@@ -25,7 +25,8 @@ type tree struct {
 	odd   int       // entries whose path is not plain (see plainPath)
 
 	shapes *shapeCache // set: remember object shapes (see shape.go)
-	leaves []leafSpan  // where emitFlat wrote each value, when remembering
+	leaves []leafSpan  // where emitLeaf wrote each value, while recording
+	record bool        // emitLeaf appends to leaves
 	sk     []byte      // arena of sort keys
 	keys   []byte      // arena of composed keys
 
@@ -297,7 +298,6 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 		return t.emitLeaf(b, w, 0) // a value alone at the root (inputs, output)
 	}
 	if t.shapes != nil {
-		// a remembered shape is of plain paths: no need to look further
 		if last >= 0 {
 			t.last = t.shapes.touch(last)
 		} else {
@@ -337,24 +337,25 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 		}
 		return int(a - b)
 	})
+	start := len(b)
+	t.record, t.leaves = t.shapes != nil, t.leaves[:0]
 	if t.odd == 0 && !t.conflicts() {
-		if t.shapes == nil {
-			return t.emitFlat(b, w)
-		}
-		start := len(b)
-		t.leaves = t.leaves[:0]
 		b = t.emitFlat(b, w)
+	} else {
+		for i := range t.ents {
+			t.ents[i].setEnd()
+		}
+		b = t.emitNode(b, w, t.order)
+	}
+	if t.record {
+		t.record = false
 		for i := range t.leaves {
 			t.leaves[i].start -= start
 			t.leaves[i].end -= start
 		}
 		t.last = t.shapes.remember(t.ents, b[start:], t.leaves)
-		return b
 	}
-	for i := range t.ents {
-		t.ents[i].setEnd()
-	}
-	return t.emitNode(b, w, t.order)
+	return b
 }
 
 // conflicts reports whether, in a sorted tree of plain paths, a path is
@@ -405,11 +406,7 @@ func (t *tree) emitFlat(b []byte, w *valueWriter) []byte {
 		}
 		b = appendString(b, rest)
 		b = append(b, ':')
-		at := len(b)
 		b = t.emitLeaf(b, w, id)
-		if t.shapes != nil {
-			t.leaves = append(t.leaves, leafSpan{start: at, end: len(b), ent: id})
-		}
 		prev = path
 	}
 	for ; open > 0; open-- {
@@ -437,11 +434,16 @@ func (t *tree) segment(i int32) string {
 }
 
 func (t *tree) emitLeaf(b []byte, w *valueWriter, i int32) []byte {
-	e := &t.ents[i]
-	if e.hasRaw {
-		return append(b, e.raw...)
+	at := len(b)
+	if e := &t.ents[i]; e.hasRaw {
+		b = append(b, e.raw...)
+	} else {
+		b = w.appendValue(b, e.val)
 	}
-	return w.appendValue(b, e.val)
+	if t.record {
+		t.leaves = append(t.leaves, leafSpan{start: at, end: len(b), ent: i})
+	}
+	return b
 }
 
 // emitNode appends the node that the entries ids (sorted, sharing every

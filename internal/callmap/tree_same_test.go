@@ -8,8 +8,9 @@ import (
 
 // TestTreeRepeatsShape fills one tree with shapes step after step, as the
 // mapper fills its trees span after span, and checks each object it emits
-// against a fresh tree's: a tree that takes the last shape for entries
-// repeating the last emitted ones must never take it for other paths.
+// against a fresh tree's: a remembered shape (the last one, taken for
+// entries repeating the last emitted ones, or one found by signature) must
+// never be taken for other paths.
 func TestTreeRepeatsShape(t *testing.T) {
 	constKeys := func(n int64) func(*tree) {
 		return func(tr *tree) {
@@ -31,6 +32,25 @@ func TestTreeRepeatsShape(t *testing.T) {
 		tr.add("gen_ai.response.id", 0, pcommon.NewValueStr("r"))
 		tr.addRaw("kind", 0, `"llm"`)
 	}
+	// paths emitNode writes: lists, a value beside keys under it, one
+	// path twice, a value at the root beside keys
+	messages := func(n int64) func(*tree) {
+		return func(tr *tree) {
+			for i, k := range []string{"0.role", "0.content", "1.role", "1.content", "1.content"} {
+				tr.add(k, 0, pcommon.NewValueInt(n+int64(i)))
+			}
+			tr.add("a", 0, pcommon.NewValueInt(n))
+			tr.add("a.b", 0, pcommon.NewValueInt(n))
+		}
+	}
+	emptyKey := func(tr *tree) { // "" is a key here…
+		tr.add("", 0, pcommon.NewValueInt(1))
+		tr.add("k", 0, pcommon.NewValueInt(2))
+	}
+	rootValue := func(tr *tree) { // …and no key at all here
+		tr.add("z", 2, pcommon.NewValueInt(1))
+		tr.add("k", 0, pcommon.NewValueInt(2))
+	}
 	type step struct {
 		fill func(*tree)
 		emit bool // false: the tree is filled and reset without emitting
@@ -43,6 +63,8 @@ func TestTreeRepeatsShape(t *testing.T) {
 		{"arena keys with other bytes", []step{{joined("seed"), true}, {joined("temp"), true}, {joined("topk"), true}}},
 		{"other keys, then the first again", []step{{constKeys(1), true}, {other, true}, {constKeys(2), true}}},
 		{"a fill never emitted", []step{{constKeys(1), true}, {other, false}, {other, true}, {constKeys(2), true}}},
+		{"lists and conflicts", []step{{messages(1), true}, {messages(2), true}, {constKeys(1), true}, {messages(3), true}}},
+		{"an empty key, then a root value", []step{{emptyKey, true}, {rootValue, true}, {emptyKey, true}}},
 		{"fewer entries", []step{{constKeys(1), true}, {func(tr *tree) { constKeys(1)(tr); tr.ents = tr.ents[:2] }, true}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
