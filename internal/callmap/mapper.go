@@ -203,7 +203,8 @@ type state struct {
 	system   string  // gen_ai.system_instructions as encoded in inputs, "" without
 	raw      []byte
 	events   []int      // indexes of events consumed by a convention
-	classes  []keyClass // the last span's attribute keys, classified, by position
+	classes  []keyClass // this span's attribute keys, classified, by position: one of layouts
+	layouts  classLayouts
 	otelMemo otelMemo   // the otel object of the last plain span
 	ops      opCache    // the digests of the ops seen last
 	refs     opRefCache // the op refs built last
@@ -439,22 +440,62 @@ func classify(k, summaryPrefix string) keyClass {
 	return c
 }
 
+// classLayouts holds the classes of the last few attribute layouts seen,
+// each by position: the spans of one trace alternate between a few kinds
+// (model calls, tools, agents), each kind's spans carrying the same keys
+// in the same order.
+type classLayouts struct {
+	sets [4][]keyClass
+	used [4]uint64
+	tick uint64
+}
+
+// pick returns the layout for a span whose first key is first and that has
+// n attributes: one that starts with first (with n classes, preferably),
+// else the least recently used, to be classified over.
+func (l *classLayouts) pick(first string, n int) *[]keyClass {
+	at := -1
+	for i := range l.sets {
+		if s := l.sets[i]; len(s) > 0 && s[0].key == first {
+			if at = i; len(s) == n {
+				break
+			}
+		}
+	}
+	if at < 0 {
+		at = 0
+		for i := range l.used {
+			if l.used[i] < l.used[at] {
+				at = i
+			}
+		}
+	}
+	l.tick++
+	l.used[at] = l.tick
+	return &l.sets[at]
+}
+
 // scanAttributes records the span's attributes, fills the slots and returns
 // the best inputs and output conventions among them. Spans of one
 // instrumentation carry the same keys in the same order, so the keys'
-// classes are remembered by position and reused when the key matches.
+// classes are remembered by position (per layout, see classLayouts) and
+// reused when the key matches.
 func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn, bestOut int8) {
 	n := 0
+	var classes *[]keyClass
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		if k == AnnotationKey {
 			return true
 		}
-		if n == len(st.classes) {
-			st.classes = append(st.classes, classify(k, summaryPrefix))
-		} else if st.classes[n].key != k {
-			st.classes[n] = classify(k, summaryPrefix)
+		if classes == nil {
+			classes = st.layouts.pick(k, attrs.Len())
 		}
-		c := &st.classes[n]
+		if n == len(*classes) {
+			*classes = append(*classes, classify(k, summaryPrefix))
+		} else if (*classes)[n].key != k {
+			(*classes)[n] = classify(k, summaryPrefix)
+		}
+		c := &(*classes)[n]
 		n++
 		at := len(st.attrs)
 		u := attrUse{in: c.in, out: c.out, pos: c.pos, consumed: c.consumed}
@@ -482,6 +523,9 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 		}
 		return true
 	})
+	if classes != nil {
+		st.classes = *classes
+	}
 	return bestIn, bestOut
 }
 
