@@ -205,7 +205,7 @@ type state struct {
 	events   []int      // indexes of events consumed by a convention
 	classes  []keyClass // this span's attribute keys, classified, by position: one of layouts
 	layouts  classLayouts
-	otelMemo otelMemo   // the otel object of the last plain span
+	otelMemo otelMemos  // the otel objects of the last plain spans
 	ops      opCache    // the digests of the ops seen last
 	refs     opRefCache // the op refs built last
 }
@@ -853,9 +853,11 @@ var statusCodes = [...]string{
 // state, resource, scope, events not consumed, links and dropped counts.
 func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span) {
 	key, cacheable := st.otelKeyOf(scope, span)
-	if cacheable && st.otelMemo.holds(&key) {
-		main.addRaw("otel", 0, arenaString(st.otelMemo.json))
-		return
+	if cacheable {
+		if m := st.otelMemo.find(&key); m != nil {
+			main.addRaw("otel", 0, arenaString(m.json))
+			return
+		}
 	}
 	t := &st.otel
 	t.reset()
@@ -956,11 +958,11 @@ func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.Instrumentation
 	st.raw = t.appendObject(st.raw, &st.w)
 	main.addRaw("otel", 0, st.rawSince(start))
 	if cacheable && len(st.raw)-start <= maxOTelMemo {
-		st.otelMemo.set(&key, st.raw[start:])
+		st.otelMemo.add(&key, st.raw[start:])
 	}
 }
 
-// otelMemo is the otel object of the last span whose object depends on its
+// otelMemo is the otel object of a span whose object depends on its
 // resource, scope, kind, status code and flags alone (the span has no
 // status message, trace state, events left over, links or dropped counts,
 // nor otel.* attributes of its own) and whose resource facts are cached
@@ -999,6 +1001,30 @@ func (st *state) otelKeyOf(scope pcommon.InstrumentationScope, span ptrace.Span)
 	}
 	return otelKey{resGen: st.resCache.gen, kind: span.Kind(), code: status.Code(), flags: span.Flags(),
 		scopeName: scope.Name(), scopeVer: scope.Version()}, true
+}
+
+// otelMemos are the otel objects of the last few plain spans: the spans
+// of a trace alternate between a few kinds and status codes (an agent's
+// internal spans, its model calls as clients).
+type otelMemos struct {
+	m    [4]otelMemo
+	next int // the memo to replace next
+}
+
+// find returns the memo of key k, or nil.
+func (ms *otelMemos) find(k *otelKey) *otelMemo {
+	for i := range ms.m {
+		if ms.m[i].holds(k) {
+			return &ms.m[i]
+		}
+	}
+	return nil
+}
+
+// add remembers json as the otel object of key k, in place of the oldest.
+func (ms *otelMemos) add(k *otelKey, json []byte) {
+	ms.m[ms.next].set(k, json)
+	ms.next = (ms.next + 1) % len(ms.m)
 }
 
 // holds reports whether the memo is the otel object of key k.
