@@ -150,7 +150,7 @@ func appendCost(b []byte, f float64) []byte {
 	var digits []byte
 	var exp int
 	if n, e, ok := roundedCostDigits(math.Abs(f)); ok {
-		digits, exp = strconv.AppendUint(tmp[:0], n, 10), e
+		digits, exp = strconv.AppendUint(tmp[:0], dropTrailingZeros(n), 10), e
 	} else {
 		e := strconv.AppendFloat(tmp[:0], math.Abs(f), 'e', costDigits-1, 64) // d.ddddddddddde±dd[d]
 		e[1] = e[0]                                                           // drop the point
@@ -197,6 +197,23 @@ func roundedCostDigits(a float64) (n uint64, exp int, ok bool) {
 		n, exp = 1e11, exp+1
 	}
 	return n, exp, true
+}
+
+// dropTrailingZeros divides n > 0 by ten while it ends in a zero, by four
+// and two zeros at a time first: the twelve digits of a cost are mostly a
+// few digits and zeros (a price times a count of tokens), and formatting
+// the zeros only to cut them off costs more.
+func dropTrailingZeros(n uint64) uint64 {
+	for n%10000 == 0 {
+		n /= 10000
+	}
+	if n%100 == 0 {
+		n /= 100
+	}
+	if n%10 == 0 {
+		n /= 10
+	}
+	return n
 }
 
 // exactPow10 holds the powers of ten a float64 holds exactly.
