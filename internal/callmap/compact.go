@@ -73,6 +73,12 @@ func appendCompactJSON(b []byte, s string) ([]byte, bool) {
 				}
 			}
 			st = open.after()
+			// in a compact text a comma mostly follows: take it without
+			// another round of the loop
+			if st == wantCommaOrClose && i < len(s) && s[i] == ',' {
+				i++
+				st = open.afterComma()
+			}
 		case wantKeyOrClose, wantKey:
 			if c == '}' && st == wantKeyOrClose {
 				open.pop()
@@ -87,6 +93,10 @@ func appendCompactJSON(b []byte, s string) ([]byte, bool) {
 				return b, false
 			}
 			st = wantColon
+			if i < len(s) && s[i] == ':' { // compact text: no round for the colon
+				i++
+				st = wantValue
+			}
 		case wantColon:
 			if c != ':' {
 				return b, false
@@ -97,11 +107,7 @@ func appendCompactJSON(b []byte, s string) ([]byte, bool) {
 			switch {
 			case c == ',':
 				i++
-				if open.inObject() {
-					st = wantKey
-				} else {
-					st = wantValue
-				}
+				st = open.afterComma()
 			case c == '}' && open.inObject(), c == ']' && !open.inObject():
 				open.pop()
 				i++
@@ -134,7 +140,7 @@ const maxJSONDepth = 1000
 // openStack holds the open containers, one bit each (set: object).
 type openStack struct {
 	bits  [(maxJSONDepth + 63) / 64]uint64
-	depth int
+	depth uint // unsigned: the index arithmetic is shifts and masks
 }
 
 func (o *openStack) push(object bool) bool {
@@ -156,6 +162,14 @@ func (o *openStack) pop() { o.depth-- }
 func (o *openStack) inObject() bool {
 	d := o.depth - 1
 	return o.bits[d/64]&(uint64(1)<<(d%64)) != 0
+}
+
+// afterComma is the state after a comma in the open container.
+func (o *openStack) afterComma() compactState {
+	if o.inObject() {
+		return wantKey
+	}
+	return wantValue
 }
 
 // after is the state once a value (or a closed container) is complete.

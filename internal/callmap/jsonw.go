@@ -150,7 +150,7 @@ func appendCost(b []byte, f float64) []byte {
 	var digits []byte
 	var exp int
 	if n, e, ok := roundedCostDigits(math.Abs(f)); ok {
-		digits, exp = strconv.AppendUint(tmp[:0], n, 10), e
+		digits, exp = strconv.AppendUint(tmp[:0], dropTrailingZeros(n), 10), e
 	} else {
 		e := strconv.AppendFloat(tmp[:0], math.Abs(f), 'e', costDigits-1, 64) // d.ddddddddddde±dd[d]
 		e[1] = e[0]                                                           // drop the point
@@ -197,6 +197,23 @@ func roundedCostDigits(a float64) (n uint64, exp int, ok bool) {
 		n, exp = 1e11, exp+1
 	}
 	return n, exp, true
+}
+
+// dropTrailingZeros divides n > 0 by ten while it ends in a zero, by four
+// and two zeros at a time first: the twelve digits of a cost are mostly a
+// few digits and zeros (a price times a count of tokens), and formatting
+// the zeros only to cut them off costs more.
+func dropTrailingZeros(n uint64) uint64 {
+	for n%10000 == 0 {
+		n /= 10000
+	}
+	if n%100 == 0 {
+		n /= 100
+	}
+	if n%10 == 0 {
+		n /= 10
+	}
+	return n
 }
 
 // exactPow10 holds the powers of ten a float64 holds exactly.
@@ -328,7 +345,40 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // valueWriter appends pcommon values as JSON, applying the value cap and
 // parsing strings that hold JSON.
 type valueWriter struct {
-	max int // MaxValueBytes; 0 = no limit
+	max    int // MaxValueBytes; 0 = no limit
+	floats [1 << floatMemoBits]floatText
+}
+
+// floatText is a float's JSON text as appendFloat writes it. The floats of
+// span attributes (temperatures, top_p, scores) recur span after span and
+// most take appendShortFloat's rounds of multiplying and dividing; a state's
+// writer remembers the last text of each slot (a fixed table: no
+// allocation, however many floats come).
+type floatText struct {
+	bits uint64
+	n    uint8 // 0: empty
+	text [maxFloatText]byte
+}
+
+const (
+	floatMemoBits = 4
+	maxFloatText  = 24 // "-1.2345678901234567e-308"
+)
+
+// appendFloat is the package's appendFloat, remembered.
+func (w *valueWriter) appendFloat(b []byte, f float64) []byte {
+	bits := math.Float64bits(f)
+	e := &w.floats[(bits*0x9e3779b97f4a7c15)>>(64-floatMemoBits)]
+	if e.n > 0 && e.bits == bits {
+		return append(b, e.text[:e.n]...)
+	}
+	at := len(b)
+	b = appendFloat(b, f)
+	if n := len(b) - at; n <= maxFloatText {
+		e.bits, e.n = bits, uint8(n)
+		copy(e.text[:], b[at:])
+	}
+	return b
 }
 
 // appendStr appends a string attribute value: parsed when it is a JSON
@@ -356,7 +406,7 @@ func (w *valueWriter) appendValue(b []byte, v pcommon.Value) []byte {
 	case pcommon.ValueTypeInt:
 		return strconv.AppendInt(b, v.Int(), 10)
 	case pcommon.ValueTypeDouble:
-		return appendFloat(b, v.Double())
+		return w.appendFloat(b, v.Double())
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(b, v.Bool())
 	case pcommon.ValueTypeBytes:

@@ -124,3 +124,20 @@ func checkFloat(t *testing.T, f float64) {
 		t.Fatalf("appendFloat(%v) = %s, want %s", f, got, want)
 	}
 }
+
+// TestFloatMemo writes floats through one writer, many of them twice and
+// more than its table holds, and checks each text against appendFloat's.
+func TestFloatMemo(t *testing.T) {
+	var w valueWriter
+	r := rand.New(rand.NewPCG(3, 4))
+	var in []float64
+	for range 200 {
+		in = append(in, float64(r.IntN(100))/10, r.NormFloat64(), math.Float64frombits(r.Uint64()))
+	}
+	in = append(in, 0, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1), -math.MaxFloat64, math.SmallestNonzeroFloat64)
+	for _, f := range append(in, in...) {
+		if got, want := w.appendFloat(nil, f), appendFloat(nil, f); string(got) != string(want) {
+			t.Fatalf("%v (bits %#x): %s, want %s", f, math.Float64bits(f), got, want)
+		}
+	}
+}

@@ -121,6 +121,7 @@ var (
 	costInSlots    = [...]slot{sCostIn1, sCostIn2}
 	costOutSlots   = [...]slot{sCostOut1, sCostOut2}
 	runIDSlots     = [...]slot{sWBRunID, sRunID}
+	operationSlots = [...]slot{sOperation}
 )
 
 // keyRole is what the mapper does with one exact attribute key: fill a slot,

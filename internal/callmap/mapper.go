@@ -118,9 +118,11 @@ func NewMapperWithPrices(cfg Config, prices *pricing.Table) *Mapper {
 // Prices returns the price table the mapper computes costs with.
 func (m *Mapper) Prices() *pricing.Table { return m.prices }
 
-// kv is one attribute; use is what a span attribute turned out to be.
+// kv is one span attribute's value; use is what it turned out to be. Its
+// key is st.classes[i].key, at the same index: the class's string, equal
+// to the span's, stays the same span after span (stores of an unchanged
+// pointer are skipped, see tree.next) and is not stored again here.
 type kv struct {
-	k   string
 	v   pcommon.Value
 	use attrUse
 }
@@ -194,14 +196,16 @@ type state struct {
 	customAt []int32 // indexes in attrs of the custom summary keys
 	custom   tree    // the custom summary object
 	main     tree    // the attributes object
-	sub      tree    // everything built before it
+	conv     tree    // an inputs or output convention's value
+	sub      tree    // everything else built before the attributes object
 	otel     tree    // the attributes.otel object
 	otelKeys bool    // the span has attributes under "otel." of its own
 	system   string  // gen_ai.system_instructions as encoded in inputs, "" without
 	raw      []byte
 	events   []int      // indexes of events consumed by a convention
-	classes  []keyClass // the last span's attribute keys, classified, by position
-	otelMemo otelMemo   // the otel object of the last plain span
+	classes  []keyClass // this span's attribute keys, classified, by position: one of layouts
+	layouts  classLayouts
+	otelMemo otelMemos  // the otel objects of the last plain spans
 	ops      opCache    // the digests of the ops seen last
 	refs     opRefCache // the op refs built last
 }
@@ -212,6 +216,7 @@ func (m *Mapper) getState() *state {
 		st = &state{}
 		st.custom.shapes = &shapeCache{} // an app's summary keys repeat too
 		st.main.shapes = &shapeCache{}
+		st.conv.shapes = &shapeCache{} // indexed messages (gen_ai.prompt.0.role, …) keep their paths too
 		st.otel.shapes = &shapeCache{} // the otel facts of a source keep their paths too
 	}
 	st.w.max = m.cfg.MaxValueBytes
@@ -221,6 +226,7 @@ func (m *Mapper) getState() *state {
 	clear(st.span.has[:]) // values without has are never read
 	st.otelKeys = false
 	st.main.reset()
+	st.conv.reset()
 	st.sub.reset()
 	st.otel.reset()
 	st.raw = st.raw[:0]
@@ -287,7 +293,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 	// 2. the plain facts
 	c.Model = st.span.firstStr(modelSlots[:])
 	c.Provider = st.span.firstStr(providerSlots[:])
-	c.Operation = st.span.firstStr([]slot{sOperation})
+	c.Operation = st.span.firstStr(operationSlots[:])
 	c.Kind = st.kind()
 	c.DisplayName = st.span.firstStr(displaySlots[:])
 	c.ThreadID = firstOf(st.span.firstStr(threadSlots[:]), rf.thread)
@@ -323,23 +329,27 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 		c.Summary.TraceName = c.OpSafeName
 	}
 
-	// 4. inputs, output, attributes, custom summary: built in the arena,
-	// then copied to one allocation the call owns
+	// 4. inputs, output, attributes, custom summary: built in the arena
+	// (in that order), moved together over the scratch written between
+	// them, then copied to one allocation the call owns
 	var parts [4][2]int
 	parts[0] = st.buildInputs(bestIn, events)
 	parts[1] = st.buildOutput(bestOut, events)
 	parts[2] = st.buildAttributes(rf, scope, span, c.Kind)
 	parts[3] = st.buildCustomSummary(m.cfg.SummaryPrefix)
-	n := 0
-	for _, p := range parts {
-		n += p[1] - p[0]
-	}
-	owned, out := make([]byte, 0, n), [4][]byte{}
+	start, end := parts[0][0], parts[0][0]
 	for i, p := range parts {
 		if p[1] > p[0] {
-			at := len(owned)
-			owned = append(owned, st.raw[p[0]:p[1]]...)
-			out[i] = owned[at:len(owned):len(owned)]
+			copy(st.raw[end:], st.raw[p[0]:p[1]])
+			parts[i] = [2]int{end - start, end - start + p[1] - p[0]}
+			end += p[1] - p[0]
+		}
+	}
+	// append, not make and copy: the new array is not zeroed first
+	owned, out := append([]byte(nil), st.raw[start:end]...), [4][]byte{}
+	for i, p := range parts {
+		if p[1] > p[0] {
+			out[i] = owned[p[0]:p[1]:p[1]]
 		}
 	}
 	c.Inputs, c.Output, c.Attributes, c.Summary.Custom = out[0], out[1], out[2], out[3]
@@ -399,8 +409,7 @@ type keyClass struct {
 	exact    bool
 	in, out  int8   // family conventions (exact keys: role.in/out)
 	pos      int32  // where the rest under the convention's key starts
-	norm     string // normalized path prefix of a family (model_parameters., tools.)
-	normPos  int32  // where the rest under that family starts
+	normPath string // the normalized path of a family member (model_parameters.x, tools.x)
 	code     bool   // code.*: part of the op digest
 	otel     bool   // "otel" or under "otel."
 	consumed bool   // never repeated in attributes as it came
@@ -421,7 +430,7 @@ func classify(k, summaryPrefix string) keyClass {
 		c.in, c.out, c.pos = in, out, int32(pos)
 		if in == 0 && out == 0 {
 			if norm, pos := normFamily(k); norm != "" {
-				c.norm, c.normPos = norm, int32(pos)
+				c.normPath = norm + k[pos:]
 			} else {
 				c.code = strings.HasPrefix(k, codePrefix)
 			}
@@ -431,22 +440,62 @@ func classify(k, summaryPrefix string) keyClass {
 	return c
 }
 
+// classLayouts holds the classes of the last few attribute layouts seen,
+// each by position: the spans of one trace alternate between a few kinds
+// (model calls, tools, agents), each kind's spans carrying the same keys
+// in the same order.
+type classLayouts struct {
+	sets [4][]keyClass
+	used [4]uint64
+	tick uint64
+}
+
+// pick returns the layout for a span whose first key is first and that has
+// n attributes: one that starts with first (with n classes, preferably),
+// else the least recently used, to be classified over.
+func (l *classLayouts) pick(first string, n int) *[]keyClass {
+	at := -1
+	for i := range l.sets {
+		if s := l.sets[i]; len(s) > 0 && s[0].key == first {
+			if at = i; len(s) == n {
+				break
+			}
+		}
+	}
+	if at < 0 {
+		at = 0
+		for i := range l.used {
+			if l.used[i] < l.used[at] {
+				at = i
+			}
+		}
+	}
+	l.tick++
+	l.used[at] = l.tick
+	return &l.sets[at]
+}
+
 // scanAttributes records the span's attributes, fills the slots and returns
 // the best inputs and output conventions among them. Spans of one
 // instrumentation carry the same keys in the same order, so the keys'
-// classes are remembered by position and reused when the key matches.
+// classes are remembered by position (per layout, see classLayouts) and
+// reused when the key matches.
 func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn, bestOut int8) {
 	n := 0
+	var classes *[]keyClass
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		if k == AnnotationKey {
 			return true
 		}
-		if n == len(st.classes) {
-			st.classes = append(st.classes, classify(k, summaryPrefix))
-		} else if st.classes[n].key != k {
-			st.classes[n] = classify(k, summaryPrefix)
+		if classes == nil {
+			classes = st.layouts.pick(k, attrs.Len())
 		}
-		c := &st.classes[n]
+		if n == len(*classes) {
+			*classes = append(*classes, classify(k, summaryPrefix))
+		} else if (*classes)[n].key != k {
+			(*classes)[n] = classify(k, summaryPrefix)
+		}
+		c := &(*classes)[n]
 		n++
 		at := len(st.attrs)
 		u := attrUse{in: c.in, out: c.out, pos: c.pos, consumed: c.consumed}
@@ -456,8 +505,8 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 			if c.role.norm != "" {
 				st.addNorm(c.role.norm, v)
 			}
-		case c.norm != "":
-			st.addNorm(st.main.join(c.norm, k[c.normPos:]), v)
+		case c.normPath != "":
+			st.addNorm(c.normPath, v)
 		case c.code:
 			st.code = append(st.code, int32(at))
 		}
@@ -467,14 +516,16 @@ func (st *state) scanAttributes(attrs pcommon.Map, summaryPrefix string) (bestIn
 		}
 		bestIn = minConv(bestIn, u.in)
 		bestOut = minConv(bestOut, u.out)
-		var a *kv
-		st.attrs, a = grow(st.attrs) // field stores: see tree.next
-		a.k, a.v, a.use = k, v, u
+		a := grow(&st.attrs) // field stores: see tree.next
+		a.v, a.use = v, u
 		if u.in != 0 || u.out != 0 {
 			st.convAt = append(st.convAt, int32(at))
 		}
 		return true
 	})
+	if classes != nil {
+		st.classes = *classes
+	}
 	return bestIn, bestOut
 }
 
@@ -485,7 +536,9 @@ func (st *state) addNorm(path string, v pcommon.Value) {
 			return
 		}
 	}
-	st.norms = append(st.norms, normEnt{path, v})
+	n := grow(&st.norms)
+	setString(&n.path, path)
+	n.v = v
 }
 
 // kind normalizes the span kind (see MAPPING.md for the order).
@@ -614,15 +667,15 @@ func (st *state) buildOutput(best int8, events ptrace.SpanEventSlice) [2]int {
 func (st *state) appendConvention(conv *convention, idx int8, input bool, events ptrace.SpanEventSlice) {
 	switch conv.event {
 	case "":
-		st.sub.reset()
+		st.conv.reset()
 		for _, i := range st.convAt {
 			a := &st.attrs[i]
 			if (input && a.use.in == idx) || (!input && a.use.out == idx) {
-				st.sub.add(a.k, int(a.use.pos), a.v)
+				st.conv.add(st.classes[i].key, int(a.use.pos), a.v)
 				a.use.consumed = true
 			}
 		}
-		st.raw = st.sub.appendValue(st.raw, &st.w)
+		st.raw = st.conv.appendValue(st.raw, &st.w)
 	case eventMessages:
 		st.appendEventList(events, messageRole)
 	case eventChoice:
@@ -715,7 +768,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	for _, n := range [...]struct {
 		key   string
 		slots []slot
-	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", []slot{sOperation}}} {
+	}{{"model", modelSlots[:]}, {"provider", providerSlots[:]}, {"operation", operationSlots[:]}} {
 		if v, ok := st.span.first(n.slots); ok {
 			t.add(n.key, 0, v)
 		}
@@ -750,7 +803,7 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	// the remaining span attributes
 	for i := range st.attrs {
 		if !st.attrs[i].use.consumed {
-			t.add(st.attrs[i].k, 0, st.attrs[i].v)
+			t.add(st.classes[i].key, 0, st.attrs[i].v)
 		}
 	}
 	start := len(st.raw)
@@ -771,6 +824,7 @@ func (st *state) addJSONMembers(t *tree, prefix, s string) bool {
 	}
 	st.raw = out
 	obj := st.rawSince(start)
+	t.volatile = true // the members' keys are views of the arena (see tree.same)
 	eachMember(obj, func(k, v string) {
 		if prefix != "" {
 			k = t.join(prefix, k)
@@ -799,9 +853,11 @@ var statusCodes = [...]string{
 // state, resource, scope, events not consumed, links and dropped counts.
 func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span) {
 	key, cacheable := st.otelKeyOf(scope, span)
-	if cacheable && st.otelMemo.holds(&key) {
-		main.addRaw("otel", 0, arenaString(st.otelMemo.json))
-		return
+	if cacheable {
+		if m := st.otelMemo.find(&key); m != nil {
+			main.addRaw("otel", 0, arenaString(m.json))
+			return
+		}
 	}
 	t := &st.otel
 	t.reset()
@@ -902,11 +958,11 @@ func (st *state) addOTel(main *tree, rf *resFacts, scope pcommon.Instrumentation
 	st.raw = t.appendObject(st.raw, &st.w)
 	main.addRaw("otel", 0, st.rawSince(start))
 	if cacheable && len(st.raw)-start <= maxOTelMemo {
-		st.otelMemo.set(&key, st.raw[start:])
+		st.otelMemo.add(&key, st.raw[start:])
 	}
 }
 
-// otelMemo is the otel object of the last span whose object depends on its
+// otelMemo is the otel object of a span whose object depends on its
 // resource, scope, kind, status code and flags alone (the span has no
 // status message, trace state, events left over, links or dropped counts,
 // nor otel.* attributes of its own) and whose resource facts are cached
@@ -945,6 +1001,30 @@ func (st *state) otelKeyOf(scope pcommon.InstrumentationScope, span ptrace.Span)
 	}
 	return otelKey{resGen: st.resCache.gen, kind: span.Kind(), code: status.Code(), flags: span.Flags(),
 		scopeName: scope.Name(), scopeVer: scope.Version()}, true
+}
+
+// otelMemos are the otel objects of the last few plain spans: the spans
+// of a trace alternate between a few kinds and status codes (an agent's
+// internal spans, its model calls as clients).
+type otelMemos struct {
+	m    [4]otelMemo
+	next int // the memo to replace next
+}
+
+// find returns the memo of key k, or nil.
+func (ms *otelMemos) find(k *otelKey) *otelMemo {
+	for i := range ms.m {
+		if ms.m[i].holds(k) {
+			return &ms.m[i]
+		}
+	}
+	return nil
+}
+
+// add remembers json as the otel object of key k, in place of the oldest.
+func (ms *otelMemos) add(k *otelKey, json []byte) {
+	ms.m[ms.next].set(k, json)
+	ms.next = (ms.next + 1) % len(ms.m)
 }
 
 // holds reports whether the memo is the otel object of key k.
@@ -1019,7 +1099,7 @@ func (st *state) buildCustomSummary(prefix string) [2]int {
 		return [2]int{}
 	}
 	for _, i := range st.customAt {
-		st.custom.add(st.attrs[i].k, len(prefix), st.attrs[i].v)
+		st.custom.add(st.classes[i].key, len(prefix), st.attrs[i].v)
 	}
 	start := len(st.raw)
 	st.raw = st.custom.appendObject(st.raw, &st.w)

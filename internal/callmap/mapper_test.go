@@ -992,6 +992,24 @@ func TestCachesFollowChanges(t *testing.T) {
 		"no system": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
 			sp.Attributes().Remove("gen_ai.system_instructions")
 		},
+		// other attribute layouts: the same first key and count as the
+		// base's, then more layouts than a state remembers
+		"layout same start": func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			a := sp.Attributes()
+			a.Clear()
+			a.PutStr("gen_ai.request.model", "test-model")
+			a.PutDouble("gen_ai.request.temperature", 0.5)
+			a.PutStr("weave.summary.grader", "exact")
+		},
+	}
+	for i := range 5 {
+		variants["layout "+strconv.Itoa(i)] = func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) {
+			a := sp.Attributes()
+			a.Clear()
+			a.PutStr("k"+strconv.Itoa(i), "v")
+			a.PutInt("gen_ai.request.top_k", int64(i))
+			a.PutStr("gen_ai.prompt.0.content", "hi")
+		}
 	}
 	names := make([]string, 0, len(variants))
 	for name := range variants {

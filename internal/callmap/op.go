@@ -49,11 +49,10 @@ func (st *state) appendOpIdentity(b []byte, name string, scope pcommon.Instrumen
 	b = append(b, name...)
 	b = append(append(b, 0), scope.Name()...)
 	b = append(append(b, 0), scope.Version()...)
-	slices.SortFunc(st.code, func(a, b int32) int { return strings.Compare(st.attrs[a].k, st.attrs[b].k) })
+	slices.SortFunc(st.code, func(a, b int32) int { return strings.Compare(st.classes[a].key, st.classes[b].key) })
 	for _, i := range st.code {
-		a := &st.attrs[i]
-		b = append(append(b, 0), a.k...)
-		b = st.w.appendValue(append(b, 0), a.v)
+		b = append(append(b, 0), st.classes[i].key...)
+		b = st.w.appendValue(append(b, 0), st.attrs[i].v)
 	}
 	return b
 }

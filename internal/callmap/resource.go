@@ -34,8 +34,11 @@ type resAttr struct {
 	n uint64
 }
 
-func snapshotOf(k string, v pcommon.Value) (resAttr, bool) {
-	a := resAttr{k: k, t: v.Type()}
+// snapshotOf fills a with attribute k=v; false for values not snapshotted
+// (lists, maps, bytes). It fills a in place: returned, the struct was
+// copied out on every attribute of every span.
+func snapshotOf(a *resAttr, k string, v pcommon.Value) bool {
+	*a = resAttr{k: k, t: v.Type()}
 	switch a.t {
 	case pcommon.ValueTypeStr:
 		a.s = v.Str()
@@ -49,9 +52,9 @@ func snapshotOf(k string, v pcommon.Value) (resAttr, bool) {
 		}
 	case pcommon.ValueTypeEmpty:
 	default:
-		return a, false
+		return false
 	}
-	return a, true
+	return true
 }
 
 // hit reports whether res is the cached resource.
@@ -62,8 +65,8 @@ func (c *resCache) hit(res pcommon.Resource) bool {
 	}
 	i, same := 0, true
 	attrs.Range(func(k string, v pcommon.Value) bool {
-		a, ok := snapshotOf(k, v)
-		same = ok && a == c.snap[i]
+		var a resAttr
+		same = snapshotOf(&a, k, v) && a == c.snap[i]
 		i++
 		return same
 	})
@@ -83,8 +86,8 @@ func (st *state) resourceFacts(res pcommon.Resource) *resFacts {
 	c.dropped = res.DroppedAttributesCount()
 	c.slots = slots{}
 	res.Attributes().Range(func(k string, v pcommon.Value) bool {
-		a, ok := snapshotOf(k, v)
-		c.valid = c.valid && ok
+		var a resAttr
+		c.valid = snapshotOf(&a, k, v) && c.valid
 		c.snap = append(c.snap, a)
 		if r, known := exactKeys[k]; known {
 			c.slots.set(r.slot, v)

@@ -5,10 +5,11 @@ import "encoding/binary"
 // Spans from one instrumentation carry the same attribute keys in the same
 // order, span after span. For such a tree the sorted order and every byte of
 // the emitted object other than the leaf values are the same each time, so
-// a tree with shapes enabled remembers, per set of paths, the object's
+// a tree with shapes enabled remembers, per list of paths, the object's
 // skeleton (the JSON without its leaf values) and where each entry's value
-// goes, and then only writes the values. Only trees of plain paths without
-// conflicts are remembered (those emitFlat writes).
+// goes, and then only writes the values. Whatever the paths (lists, a
+// value beside keys under it, one path twice), the object is a function of
+// the paths in insertion order, which the signature holds.
 
 // maxShapes bounds the shapes one tree remembers (least recently used go).
 const maxShapes = 8
@@ -29,50 +30,60 @@ type shapeCache struct {
 	probe  []byte // the signature of the last entries looked up
 }
 
-// entPath is the part of an entry's path the tree places.
-func entPath(e *entry) string { return e.key[min(int(e.pos), len(e.key)):] }
-
-// appendSignature appends the entries' paths, length-prefixed.
+// appendSignature appends the entries' paths, each preceded by its length
+// plus one; a value at the root itself (no path, not even an empty one) is
+// a lone 0.
 func appendSignature(sig []byte, ents []entry) []byte {
 	for i := range ents {
-		p := entPath(&ents[i])
-		sig = binary.AppendUvarint(sig, uint64(len(p)))
+		e := &ents[i]
+		if int(e.pos) > len(e.key) {
+			sig = append(sig, 0)
+			continue
+		}
+		p := e.key[e.pos:]
+		sig = binary.AppendUvarint(sig, uint64(len(p))+1)
 		sig = append(sig, p...)
 	}
 	return sig
 }
 
-// find returns the remembered shape of the entries' paths, or nil. The
-// entries' signature is written once and compared whole with each shape's
-// (one memory comparison beats decoding a signature entry by entry).
-func (c *shapeCache) find(ents []entry) *shape {
+// find returns the index of the remembered shape of the entries' paths,
+// or -1. The entries' signature is written once and compared whole with
+// each shape's (one memory comparison beats decoding a signature entry by
+// entry).
+func (c *shapeCache) find(ents []entry) int {
 	c.probe = appendSignature(c.probe[:0], ents)
 	for i := range c.shapes {
 		if string(c.shapes[i].sig) == string(c.probe) {
-			c.tick++
-			c.shapes[i].used = c.tick
-			return &c.shapes[i]
+			return c.touch(i)
 		}
 	}
-	return nil
+	return -1
 }
 
-// remember stores the shape of a flat emission: out is the object emitted
-// for the entries ents, leaves[k] the span of out holding the value of
-// entry ents[k].
-func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) {
-	var s *shape
-	if len(c.shapes) < maxShapes {
+// touch marks shape i used and returns i.
+func (c *shapeCache) touch(i int) int {
+	c.tick++
+	c.shapes[i].used = c.tick
+	return i
+}
+
+// remember stores the shape of an emission and returns its index: out
+// is the object emitted for the entries ents, leaves[k] the span of out
+// holding the value of entry ents[k].
+func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) int {
+	at := len(c.shapes)
+	if at < maxShapes {
 		c.shapes = append(c.shapes, shape{})
-		s = &c.shapes[len(c.shapes)-1]
 	} else {
-		s = &c.shapes[0]
+		at = 0
 		for i := range c.shapes {
-			if c.shapes[i].used < s.used {
-				s = &c.shapes[i]
+			if c.shapes[i].used < c.shapes[at].used {
+				at = i
 			}
 		}
 	}
+	s := &c.shapes[at]
 	c.tick++
 	s.used = c.tick
 	s.sig = append(s.sig[:0], c.probe...) // remember follows a find that missed
@@ -84,9 +95,10 @@ func (c *shapeCache) remember(ents []entry, out []byte, leaves []leafSpan) {
 		prev = l.end
 	}
 	s.skel = append(s.skel, out[prev:]...)
+	return at
 }
 
-// leafSpan is where emitFlat wrote entry ent's value: out[start:end].
+// leafSpan is where emitLeaf wrote entry ent's value: out[start:end].
 type leafSpan struct {
 	start, end int
 	ent        int32

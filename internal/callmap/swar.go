@@ -39,12 +39,19 @@ func jsonSpecial(x uint64) bool { return specialMask(x, 0) != 0 }
 // and values inside a JSON text) costs one load, not a byte loop; long ones
 // (message texts) go 32 bytes a step where the build allows (wideRun).
 func plainRun(s string, i int, ascii bool) int {
-	if wideScan && len(s)-i >= 32 {
-		i += wideRun(s[i:], ascii)
-	}
 	hi := uint64(0)
 	if ascii {
 		hi = swarHi
+	}
+	if wideScan && len(s)-i >= 32 {
+		// most runs (keys and short values inside a JSON text) end in
+		// their first eight bytes: one load decides them without the
+		// vector loop's setup
+		if m := specialMask(load64(s, i), hi); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+		i += wideRun(s[i:], ascii)
 	}
 	for ; i+8 <= len(s); i += 8 {
 		if m := specialMask(load64(s, i), hi); m != 0 {

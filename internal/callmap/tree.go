@@ -25,9 +25,22 @@ type tree struct {
 	odd   int       // entries whose path is not plain (see plainPath)
 
 	shapes *shapeCache // set: remember object shapes (see shape.go)
-	leaves []leafSpan  // where emitFlat wrote each value, when remembering
+	leaves []leafSpan  // where emitLeaf wrote each value, while recording
+	record bool        // emitLeaf appends to leaves
 	sk     []byte      // arena of sort keys
 	keys   []byte      // arena of composed keys
+
+	// Whether the entries repeat the ones last emitted, key for key (the
+	// same string at the same address, at the same pos): then they have
+	// the shape those had, found without writing their signature. A key's
+	// address tells its bytes only for strings that are never written
+	// again (constants, the span's and classes' keys); an arena view (join,
+	// a JSON member's key) makes the tree volatile until reset.
+	same     bool // no entry added since reset changed its key or pos
+	volatile bool // a key may be an arena view
+	emitted  bool // appendValue ran since reset
+	last     int  // the index in shapes of the last emitted entries' shape, -1 for none
+	lastLen  int  // how many entries were last emitted
 }
 
 // entry is one value to place. key[pos:] is the part of the path still to
@@ -42,6 +55,10 @@ type entry struct {
 }
 
 func (t *tree) reset() {
+	if !t.emitted {
+		t.last = -1 // entries were added and not emitted: they are not the last emitted ones
+	}
+	t.same, t.volatile, t.emitted = true, false, false
 	t.ents = t.ents[:0]
 	t.sk = t.sk[:0]
 	t.keys = t.keys[:0]
@@ -57,7 +74,8 @@ func (t *tree) add(key string, pos int, v pcommon.Value) {
 // addRaw places pre-encoded JSON at key[pos:].
 func (t *tree) addRaw(key string, pos int, raw string) {
 	e := t.next(key, pos)
-	e.raw, e.hasRaw = raw, true
+	setString(&e.raw, raw)
+	e.hasRaw = true
 }
 
 // next appends an entry for key[pos:], for its value to be set. Entries
@@ -65,22 +83,35 @@ func (t *tree) addRaw(key string, pos int, raw string) {
 // pointer stored costs a write barrier while the GC marks, and appending a
 // whole struct literal costs a bulk one, several times dearer.
 func (t *tree) next(key string, pos int) *entry {
-	var e *entry
-	t.ents, e = grow(t.ents)
-	e.key, e.pos = key, int32(pos)
+	e := grow(&t.ents)
+	if len(e.key) != len(key) || unsafe.StringData(e.key) != unsafe.StringData(key) || e.pos != int32(pos) {
+		e.key, e.pos, t.same = key, int32(pos), false
+	}
 	return e
 }
 
-// grow extends s by one element and returns it as it was (stale fields
-// and all) for the caller to set.
-func grow[T any](s []T) ([]T, *T) {
-	if len(s) == cap(s) {
-		var zero T
-		s = append(s, zero)
-	} else {
-		s = s[:len(s)+1]
+// setString stores s in *dst unless *dst already is s (the same bytes at
+// the same address). Keys that are constants, classes' or arena strings
+// come back at the same entry span after span, and a store skipped is a
+// write barrier saved while the GC marks.
+func setString(dst *string, s string) {
+	if len(*dst) != len(s) || unsafe.StringData(*dst) != unsafe.StringData(s) {
+		*dst = s
 	}
-	return s, &s[len(s)-1]
+}
+
+// grow extends *s by one element and returns it as it was (stale fields
+// and all) for the caller to set. Within the capacity only the length is
+// stored (*s = (*s)[:n] keeps the pointer): storing the slice back whole
+// would cost one more write barrier while the GC marks.
+func grow[T any](s *[]T) *T {
+	if len(*s) == cap(*s) {
+		var zero T
+		*s = append(*s, zero)
+	} else {
+		*s = (*s)[:len(*s)+1]
+	}
+	return &(*s)[len(*s)-1]
 }
 
 // countOdd counts the paths that are not plain (see plainPath).
@@ -146,6 +177,7 @@ func prefix64(s string) uint64 {
 
 // join returns prefix+rest, stored in the tree's arena (valid until reset).
 func (t *tree) join(prefix, rest string) string {
+	t.volatile = true
 	start := len(t.keys)
 	t.keys = append(t.keys, prefix...)
 	t.keys = append(t.keys, rest...)
@@ -257,13 +289,22 @@ func (t *tree) appendObject(b []byte, w *valueWriter) []byte {
 // appendValue appends the entries as one JSON value: the single value at
 // the root, or the object (or list) they form.
 func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
+	last := t.last
+	if !t.same || t.volatile || t.emitted || len(t.ents) != t.lastLen {
+		last = -1
+	}
+	t.emitted, t.last, t.lastLen = true, -1, len(t.ents)
 	if len(t.ents) == 1 && int(t.ents[0].pos) > len(t.ents[0].key) {
 		return t.emitLeaf(b, w, 0) // a value alone at the root (inputs, output)
 	}
 	if t.shapes != nil {
-		// a remembered shape is of plain paths: no need to look further
-		if s := t.shapes.find(t.ents); s != nil {
-			return s.emit(b, t, w)
+		if last >= 0 {
+			t.last = t.shapes.touch(last)
+		} else {
+			t.last = t.shapes.find(t.ents)
+		}
+		if t.last >= 0 {
+			return t.shapes.shapes[t.last].emit(b, t, w)
 		}
 	}
 	t.countOdd()
@@ -296,24 +337,25 @@ func (t *tree) appendValue(b []byte, w *valueWriter) []byte {
 		}
 		return int(a - b)
 	})
+	start := len(b)
+	t.record, t.leaves = t.shapes != nil, t.leaves[:0]
 	if t.odd == 0 && !t.conflicts() {
-		if t.shapes == nil {
-			return t.emitFlat(b, w)
-		}
-		start := len(b)
-		t.leaves = t.leaves[:0]
 		b = t.emitFlat(b, w)
+	} else {
+		for i := range t.ents {
+			t.ents[i].setEnd()
+		}
+		b = t.emitNode(b, w, t.order)
+	}
+	if t.record {
+		t.record = false
 		for i := range t.leaves {
 			t.leaves[i].start -= start
 			t.leaves[i].end -= start
 		}
-		t.shapes.remember(t.ents, b[start:], t.leaves)
-		return b
+		t.last = t.shapes.remember(t.ents, b[start:], t.leaves)
 	}
-	for i := range t.ents {
-		t.ents[i].setEnd()
-	}
-	return t.emitNode(b, w, t.order)
+	return b
 }
 
 // conflicts reports whether, in a sorted tree of plain paths, a path is
@@ -364,11 +406,7 @@ func (t *tree) emitFlat(b []byte, w *valueWriter) []byte {
 		}
 		b = appendString(b, rest)
 		b = append(b, ':')
-		at := len(b)
 		b = t.emitLeaf(b, w, id)
-		if t.shapes != nil {
-			t.leaves = append(t.leaves, leafSpan{start: at, end: len(b), ent: id})
-		}
 		prev = path
 	}
 	for ; open > 0; open-- {
@@ -396,11 +434,16 @@ func (t *tree) segment(i int32) string {
 }
 
 func (t *tree) emitLeaf(b []byte, w *valueWriter, i int32) []byte {
-	e := &t.ents[i]
-	if e.hasRaw {
-		return append(b, e.raw...)
+	at := len(b)
+	if e := &t.ents[i]; e.hasRaw {
+		b = append(b, e.raw...)
+	} else {
+		b = w.appendValue(b, e.val)
 	}
-	return w.appendValue(b, e.val)
+	if t.record {
+		t.leaves = append(t.leaves, leafSpan{start: at, end: len(b), ent: i})
+	}
+	return b
 }
 
 // emitNode appends the node that the entries ids (sorted, sharing every
