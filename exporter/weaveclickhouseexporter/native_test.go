@@ -229,6 +229,15 @@ func TestChunks(t *testing.T) {
 		{"one call over the bound", sized(100, 5*chunkBytes, 100), []int{2, 1}, 0},
 		{"spans without ids", sized(append(repeat(300, 10), -1, -1)...), []int{256, 44}, 2},
 		{"none", sized(), nil, 0},
+		{"empty resources and scopes between", func() ptrace.Traces {
+			td := ptrace.NewTraces()
+			td.ResourceSpans().AppendEmpty()                            // no scopes
+			td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty() // no spans
+			sized(repeat(300, 10)...).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+			td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+			sized(repeat(3, 10)...).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+			return td
+		}(), []int{256, 47}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &callsExporter{}
