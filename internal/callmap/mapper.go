@@ -285,8 +285,15 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 		case name == eventChoice:
 			bestOut = minConv(bestOut, eventConv(outputConventions[:], eventChoice))
 		case name == eventDetails:
-			bestIn = minConv(bestIn, eventConv(inputConventions[:], eventDetails))
-			bestOut = minConv(bestOut, eventConv(outputConventions[:], eventDetails))
+			// The event is a convention for the side whose messages it
+			// carries: it may hold the output alone, or only instructions.
+			attrs := events.At(i).Attributes()
+			if c := eventConv(inputConventions[:], eventDetails); c > 0 && hasKey(attrs, inputConventions[c-1].key) {
+				bestIn = minConv(bestIn, c)
+			}
+			if c := eventConv(outputConventions[:], eventDetails); c > 0 && hasKey(attrs, outputConventions[c-1].key) {
+				bestOut = minConv(bestOut, c)
+			}
 		}
 	}
 
@@ -380,6 +387,11 @@ func eventConv(list []convention, event string) int8 {
 		}
 	}
 	return 0
+}
+
+func hasKey(m pcommon.Map, key string) bool {
+	_, ok := m.Get(key)
+	return ok
 }
 
 func isMessageEvent(name string) bool {
@@ -637,11 +649,10 @@ func (st *state) buildInputs(best int8, events ptrace.SpanEventSlice) [2]int {
 		at := len(st.raw)
 		st.raw = st.w.appendValue(st.raw, v)
 		st.system = st.rawSince(at)
-	} else if best > 0 && inputConventions[best-1].event == eventDetails {
-		if v, ok := st.detailsAttr(events, keySystemInstr); ok {
-			st.raw = appendKey(st.raw, keySystemInstr)
-			st.raw = st.w.appendValue(st.raw, v)
-		}
+	} else if v, ok := st.detailsAttr(events, keySystemInstr); ok {
+		// an operation-details event's, whichever convention the input is
+		st.raw = appendKey(st.raw, keySystemInstr)
+		st.raw = st.w.appendValue(st.raw, v)
 	}
 	st.raw = append(st.raw, '}')
 	return [2]int{start, len(st.raw)}

@@ -319,6 +319,22 @@ func TestInputsAndOutput(t *testing.T) {
 			ev.Attributes().PutStr("gen_ai.output.messages", `[{"role":"assistant"}]`)
 		}, `{"gen_ai.input.messages":[{"role":"user","content":"hi"}],"gen_ai.system_instructions":"\"sys\""}`,
 			`{"gen_ai.output.messages":[{"role":"assistant"}]}`},
+		{"details event with the output alone", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, s ptrace.Span) {
+			ev := s.Events().AppendEmpty()
+			ev.SetName("gen_ai.client.inference.operation.details")
+			ev.Attributes().PutStr("gen_ai.output.messages", `[{"role":"assistant"}]`)
+		}, `{}`, `{"gen_ai.output.messages":[{"role":"assistant"}]}`},
+		{"details event with the input alone", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, s ptrace.Span) {
+			ev := s.Events().AppendEmpty()
+			ev.SetName("gen_ai.client.inference.operation.details")
+			ev.Attributes().PutStr("gen_ai.input.messages", msgs)
+		}, `{"gen_ai.input.messages":[{"role":"user","content":"hi"}]}`, `null`},
+		{"details event with instructions alone, input from an attribute", func(_ pcommon.Resource, _ pcommon.InstrumentationScope, s ptrace.Span) {
+			s.Attributes().PutStr("input.value", "q")
+			ev := s.Events().AppendEmpty()
+			ev.SetName("gen_ai.client.inference.operation.details")
+			ev.Attributes().PutStr("gen_ai.system_instructions", `"sys"`)
+		}, `{"input.value":"q","gen_ai.system_instructions":"\"sys\""}`, `null`},
 		{"AI SDK tool call", attrs(func(a pcommon.Map) {
 			a.PutStr("ai.toolCall.args", `{"a":1}`)
 			a.PutStr("ai.toolCall.result", `{"r":2}`)
