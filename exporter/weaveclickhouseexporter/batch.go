@@ -1,7 +1,9 @@
 package weaveclickhouseexporter // import "github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
 
 import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
 
 	"github.com/callhouse/callhouse/internal/callmap"
 )
@@ -21,6 +23,7 @@ type batchSource struct {
 	// or trace id have no call to be and are skipped.
 	left   int
 	mapped int // spans mapped here (no annotation) so far
+	failed int // spans the mapping failed on: not written (see mapSpan)
 }
 
 // newBatchSource starts reading td into w; skipped counts its spans
@@ -73,7 +76,12 @@ func (s *batchSource) next() []callmap.Record {
 		}
 		r, ok := w.texts.FromAnnotation(span)
 		if !ok {
-			call := s.e.mapper.Map(rs.Resource(), ss.Scope(), span)
+			call, mapped := s.e.mapSpan(rs.Resource(), ss.Scope(), span)
+			if !mapped {
+				s.failed++
+				s.left--
+				continue
+			}
 			r = w.texts.Record(&call)
 			s.mapped++
 		}
@@ -91,4 +99,18 @@ func fieldBytes(r *callmap.Record) int {
 		len(r.DisplayName) + len(r.Exception) + len(r.Inputs) + len(r.Output) + len(r.Attributes) + len(r.Summary) +
 		len(r.ThreadID) + len(r.TurnID) + len(r.WBUserID) + len(r.WBRunID) + len(r.Kind) + len(r.Model) +
 		len(r.Provider) + len(r.Operation) + len(r.Status)
+}
+
+// mapSpan maps a span the processor did not annotate. A panic in the
+// mapper (a bug met on odd input) must not take the collector down: the
+// span is then left out, logged and counted as skipped.
+func (e *callsExporter) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (c callmap.Call, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.logger.Error("mapping a span panicked; it is not written as a call",
+				zap.Any("panic", r), zap.Stringer("trace_id", span.TraceID()), zap.Stringer("span_id", span.SpanID()))
+			ok = false
+		}
+	}()
+	return e.mapCall(res, scope, span), true
 }

@@ -82,7 +82,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterWeaveclickhouseSpansSkipped, err = builder.meter.Int64Counter(
 		"otelcol_exporter_weaveclickhouse_spans_skipped",
-		metric.WithDescription("Spans without a span id or trace id, which cannot be keyed as calls and are not written. [Alpha]"),
+		metric.WithDescription("Spans not written as calls - without a span id or trace id (which key a call), or a span the mapping failed on (a bug; logged). [Alpha]"),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)

@@ -71,7 +71,7 @@ func AssertEqualExporterWeaveclickhouseSpansMapped(t *testing.T, tt *componentte
 func AssertEqualExporterWeaveclickhouseSpansSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_weaveclickhouse_spans_skipped",
-		Description: "Spans without a span id or trace id, which cannot be keyed as calls and are not written. [Alpha]",
+		Description: "Spans not written as calls - without a span id or trace id (which key a call), or a span the mapping failed on (a bug; logged). [Alpha]",
 		Unit:        "{span}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
