@@ -35,7 +35,7 @@ func (e *callsExporter) newBatchSource(td ptrace.Traces, w *columnWriter) (src *
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				if sp := spans.At(k); hasIDs(sp) {
+				if callmap.Keyed(spans.At(k)) {
 					src.left++
 				} else {
 					skipped++
@@ -45,8 +45,6 @@ func (e *callsExporter) newBatchSource(td ptrace.Traces, w *columnWriter) (src *
 	}
 	return src, skipped
 }
-
-func hasIDs(sp ptrace.Span) bool { return !sp.SpanID().IsEmpty() && !sp.TraceID().IsEmpty() }
 
 // next returns the next block's records, overwriting the previous block's:
 // chunkRows records, fewer once their fields reach chunkBytes, at least
@@ -71,7 +69,7 @@ func (s *batchSource) next() []callmap.Record {
 		}
 		span := spans.At(s.k)
 		s.k++
-		if !hasIDs(span) {
+		if !callmap.Keyed(span) {
 			continue
 		}
 		r, ok := w.texts.FromAnnotation(span)
@@ -103,14 +101,12 @@ func fieldBytes(r *callmap.Record) int {
 
 // mapSpan maps a span the processor did not annotate. A panic in the
 // mapper (a bug met on odd input) must not take the collector down: the
-// span is then left out, logged and counted as skipped.
+// span is then left out, logged and counted as skipped (see
+// callmap.MapGuarded).
 func (e *callsExporter) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (c callmap.Call, ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			e.logger.Error("mapping a span panicked; it is not written as a call",
-				zap.Any("panic", r), zap.Stringer("trace_id", span.TraceID()), zap.Stringer("span_id", span.SpanID()))
-			ok = false
-		}
-	}()
-	return e.mapCall(res, scope, span), true
+	if err := callmap.MapGuarded(e.mapCall, res, scope, span, &c); err != nil {
+		e.logger.Error("a span is not written as a call", zap.Error(err))
+		return c, false
+	}
+	return c, true
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
@@ -37,10 +36,9 @@ type callsExporter struct {
 	// native sends the INSERTs of a native-protocol endpoint; nil over
 	// HTTP, where conn does.
 	native *nativeInserts
-	mapper *callmap.Mapper
-	// mapCall maps spans without an annotation: mapper.Map (tests put a
-	// failing one in its place).
-	mapCall func(pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) callmap.Call
+	// mapCall maps spans without an annotation: the configured
+	// callmap.Mapper's Map (tests put a failing one in its place).
+	mapCall callmap.MapFunc
 	insert  string
 }
 
@@ -60,7 +58,7 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 	if err != nil {
 		return fmt.Errorf("mapping: %w", err)
 	}
-	e.mapper, e.mapCall = mapper, mapper.Map
+	e.mapCall = mapper.Map
 	opts, err := e.cfg.clickhouseOptions(ctx)
 	if err != nil {
 		return err

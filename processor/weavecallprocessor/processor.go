@@ -80,7 +80,7 @@ type weavecallProcessor struct {
 	mapper *callmap.Mapper
 	// mapCall maps one span: mapper.Map, replaced in tests (a mapper that
 	// panics).
-	mapCall func(pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) callmap.Call
+	mapCall callmap.MapFunc
 	sizer   ptrace.ProtoMarshaler
 
 	now  func() time.Time // injectable for tests
@@ -282,9 +282,6 @@ func (p *weavecallProcessor) send(ctx context.Context, td ptrace.Traces) error {
 	return p.next.ConsumeTraces(ctx, td)
 }
 
-// mappable reports whether a span has the ids a call needs.
-func mappable(sp ptrace.Span) bool { return !sp.TraceID().IsEmpty() && !sp.SpanID().IsEmpty() }
-
 // callSlabs hands out the calls of one request: one slice per trace, sized
 // by a first pass over the request, instead of one allocation per call. A
 // trace's slice is referenced by that trace's nodes only, so it lives as
@@ -326,21 +323,17 @@ func (c *callSlabs) next(i int32) *callmap.Call {
 // unused gives back the call next returned last (its mapping failed).
 func (c *callSlabs) unused(i int32) { c.slabs[i].used-- }
 
-// mapSpan maps one span. A panic in the mapper (a bug met on odd input)
-// must not take the collector down: the span is then passed on as is.
-// The call is written to c.
-func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, sp ptrace.Span, c *callmap.Call) (ok bool) {
-	if !mappable(sp) {
+// mapSpan maps one span into c. A panic in the mapper (a bug met on odd
+// input) must not take the collector down: the span is then passed on as
+// it is (see callmap.MapGuarded).
+func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, sp ptrace.Span, c *callmap.Call) bool {
+	if !callmap.Keyed(sp) {
 		return false
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			p.logger.Error("weavecall: mapping a span panicked; passing it on unannotated",
-				zap.Any("panic", r), zap.Stringer("trace_id", sp.TraceID()), zap.Stringer("span_id", sp.SpanID()))
-			ok = false
-		}
-	}()
-	*c = p.mapCall(res, scope, sp)
+	if err := callmap.MapGuarded(p.mapCall, res, scope, sp, c); err != nil {
+		p.logger.Error("weavecall: passing a span on unannotated", zap.Error(err))
+		return false
+	}
 	return true
 }
 
@@ -366,7 +359,7 @@ func (p *weavecallProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces
 	slabs := newCallSlabs()
 	eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, ordinal int32, sp ptrace.Span) {
 		key := scopeKey{batch: batch, scope: ordinal}
-		if !mappable(sp) {
+		if !callmap.Keyed(sp) {
 			failed++
 			pass.move(key, rs, ss, sp)
 			return
