@@ -69,6 +69,14 @@ type Result struct {
 	// CollectorPeakRSS is the collector's largest resident set, in bytes,
 	// from its start to the last row visible.
 	CollectorPeakRSS int64
+	// Merged is the time from the first span sent until the server had
+	// finished merging the run's parts (no merge of the database for a
+	// while), and MergedCPU ClickHouse's CPU over that time: what the rows
+	// cost the server in all, merges it put off included. Zero when the
+	// harness does not wait for merges (Harness.Settle 0) or when they were
+	// still going after Harness.Settle (then Unsettled is true).
+	Merged, MergedCPU time.Duration
+	Unsettled         bool
 }
 
 // SpansPerSecond is the sustained rate: spans over the time from the first
@@ -120,6 +128,11 @@ type Harness struct {
 	Stall time.Duration
 	// LogDir receives each collector's log, appended to <Name>.log.
 	LogDir string
+	// Settle, when positive, is how long the harness waits after a run for
+	// the server to finish merging that run's parts, before it drops the
+	// run's database; otherwise merges a run put off would take the next
+	// run's CPU, and be counted for it.
+	Settle time.Duration
 }
 
 // stopTimeout bounds a collector's shutdown.
@@ -249,7 +262,66 @@ func (h *Harness) Measure(ctx context.Context, c Collector) (Result, error) {
 	if err := proc.Stop(stopTimeout); err != nil {
 		return res, fmt.Errorf("%s: stopping: %w (log: %s)", c.Name, err, logPath)
 	}
+	if h.Settle <= 0 {
+		return res, nil
+	}
+	mergedAt, settled, err := h.settle(ctx, c)
+	if err != nil {
+		return res, fmt.Errorf("%s: waiting for merges: %w", c.Name, err)
+	}
+	if !settled {
+		res.Unsettled = true
+	} else if h.ClickHousePID != 0 {
+		res.Merged = mergedAt.Sub(start)
+		chEnd, err := cpuTime(h.ClickHousePID)
+		if err != nil {
+			return res, err
+		}
+		res.MergedCPU = chEnd - cpuStart.ClickHouse
+	}
+	if err := h.Conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS `%s` SYNC", c.Database)); err != nil {
+		return res, fmt.Errorf("dropping %s: %w", c.Database, err)
+	}
 	return res, nil
+}
+
+// settleQuiet is how long no merge of a database may run, its active parts
+// unchanged, before its merges count as done: the server's merge scheduler
+// looks for work a few times a second.
+const settleQuiet = 1500 * time.Millisecond
+
+// settle waits until c's database has had no merge running and the same
+// active parts for settleQuiet, and returns when that quiet began; false
+// when it did not happen within h.Settle.
+func (h *Harness) settle(ctx context.Context, c Collector) (time.Time, bool, error) {
+	q := fmt.Sprintf("SELECT (SELECT count() FROM system.merges WHERE database = '%[1]s'), "+
+		"(SELECT count() FROM system.parts WHERE database = '%[1]s' AND active)", c.Database)
+	deadline := time.Now().Add(h.Settle)
+	var quietSince time.Time
+	var lastParts uint64
+	for {
+		var merges, parts uint64
+		if err := h.Conn.QueryRow(ctx, q).Scan(&merges, &parts); err != nil {
+			return time.Time{}, false, err
+		}
+		now := time.Now()
+		switch {
+		case merges > 0 || parts != lastParts:
+			quietSince, lastParts = time.Time{}, parts
+		case quietSince.IsZero():
+			quietSince = now
+		case now.Sub(quietSince) >= settleQuiet:
+			return quietSince, true, nil
+		}
+		if now.After(deadline) {
+			return time.Time{}, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, false, ctx.Err()
+		case <-time.After(h.Poll * 5):
+		}
+	}
 }
 
 // poll counts c's rows every h.Poll until every span has its row. It fails

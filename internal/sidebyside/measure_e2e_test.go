@@ -127,6 +127,36 @@ func TestMeasure(t *testing.T) {
 		}
 	})
 
+	// With Settle, the harness waits for the server to merge what the run
+	// wrote, charges the run with that CPU, then drops the run's database
+	// so that nothing it left carries into the next run. The collector is
+	// the side-by-side's exporter-alone config, which this also starts.
+	t.Run("merges settled and counted, database dropped", func(t *testing.T) {
+		h := *h
+		h.Settle, h.ClickHousePID = time.Minute, embeddedchtest.PID()
+		c := callhouse
+		c.Name, c.Config = "exporter", filepath.Join("config", "callhouse-exporter.yaml")
+		c.Database = embeddedchtest.Database(t)
+		r, err := h.Measure(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Unsettled {
+			t.Fatalf("merges of %d rows still running after %s", r.Rows, h.Settle)
+		}
+		if h.ClickHousePID != 0 && (r.Merged < r.Stored || r.MergedCPU < r.CPU.ClickHouse) {
+			t.Errorf("merged %s (ClickHouse CPU %s) after the first span, but stored in %s (CPU %s): the settled figures must include the run's",
+				r.Merged, r.MergedCPU, r.Stored, r.CPU.ClickHouse)
+		}
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", c.Database).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("database %s still there after the settled run", c.Database)
+		}
+	})
+
 	t.Run("lost rows", func(t *testing.T) {
 		c := callhouse
 		c.Database = embeddedchtest.Database(t)

@@ -39,12 +39,15 @@ type options struct {
 	launcher, dir              string
 	callhouse, callhouseConfig string
 	contrib, contribConfig     string
+	// exporterConfig, when set, runs otelcol-callhouse a second time in
+	// each round with weaveclickhouse alone: the exporter-to-exporter side.
+	exporterConfig string
 	// candidate, when set, is a second otelcol-callhouse (another build or
 	// config) measured in the same rounds, for an A/B against callhouse.
 	candidate, candidateConfig string
 	spans, batch, perTrace     int
 	concurrency, rounds        int
-	poll, stall                time.Duration
+	poll, stall, settle        time.Duration
 }
 
 func (o options) validate() error {
@@ -67,6 +70,9 @@ func (o options) validate() error {
 	if o.poll <= 0 || o.stall <= 0 {
 		errs = append(errs, errors.New("-poll and -stall must be positive"))
 	}
+	if o.settle < 0 {
+		errs = append(errs, errors.New("-settle must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -78,6 +84,8 @@ func main() {
 	flag.StringVar(&o.callhouseConfig, "callhouse-config", "config/callhouse.yaml", "otelcol-callhouse configuration")
 	flag.StringVar(&o.contrib, "contrib", "build/otelcol-contrib-ref/otelcol-contrib-ref", "reference collector binary")
 	flag.StringVar(&o.contribConfig, "contrib-config", "internal/sidebyside/config/contrib.yaml", "reference collector configuration")
+	flag.StringVar(&o.exporterConfig, "exporter-config", "internal/sidebyside/config/callhouse-exporter.yaml",
+		"otelcol-callhouse configuration with weaveclickhouse alone, measured as a third side (empty: not measured)")
 	flag.StringVar(&o.candidate, "candidate", "", "a second otelcol-callhouse binary to compare with -callhouse in the same rounds (optional)")
 	flag.StringVar(&o.candidateConfig, "candidate-config", "", "the candidate's configuration (default: -callhouse-config)")
 	flag.IntVar(&o.spans, "spans", 200_000, "spans sent to each collector (whole traces, so a few more)")
@@ -87,6 +95,8 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds; the order of the collectors alternates, the median is reported")
 	flag.DurationVar(&o.poll, "poll", 50*time.Millisecond, "how often rows are counted")
 	flag.DurationVar(&o.stall, "stall", time.Minute, "a run fails when rows stop growing this long after sending")
+	flag.DurationVar(&o.settle, "settle", 2*time.Minute,
+		"after a run, wait up to this long for the server to finish merging its parts (counted for it, not the next run); 0: do not wait")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -142,7 +152,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	h := &sidebyside.Harness{
 		ClickHouseAddr: ch.NativeAddr(), ClickHousePID: server.Pid(), Conn: conn, Load: load,
 		Sender: sidebyside.Sender{Concurrency: o.concurrency, RetryFor: o.stall},
-		Poll:   o.poll, Stall: o.stall, LogDir: o.dir,
+		Poll:   o.poll, Stall: o.stall, Settle: o.settle, LogDir: o.dir,
 	}
 	contrib := sidebyside.Collector{Name: "contrib", Binary: o.contrib, Config: o.contribConfig,
 		Database: "otel", Table: "otel_traces", Key: []string{"TraceId", "SpanId"}}
@@ -152,6 +162,11 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	fmt.Fprintf(out, "load: %d spans of agent traces (%d spans each) in %d OTLP/gRPC requests, %d in flight, as fast as accepted\n\n",
 		load.Spans(), o.perTrace, load.Requests(), o.concurrency)
 	collectors := []sidebyside.Collector{contrib, ours}
+	if o.exporterConfig != "" {
+		exporter := ours
+		exporter.Name, exporter.Config = "exporter", o.exporterConfig
+		collectors = append(collectors, exporter)
+	}
 	if o.candidate != "" {
 		candidate := ours
 		candidate.Name, candidate.Binary, candidate.Config = "candidate", o.candidate, cmp.Or(o.candidateConfig, o.callhouseConfig)
@@ -168,9 +183,11 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 			printRun(out, round, r)
 		}
 	}
-	printSummary(out, o, results[ours.Name], results[contrib.Name])
+	printSummary(out, o, results)
 	if o.candidate != "" {
-		printCandidate(out, results[ours.Name], results["candidate"])
+		cand := results["candidate"]
+		printVersus(out, "candidate", "callhouse", cand, results[ours.Name])
+		fmt.Fprintf(out, "  candidate CPU µs per span (median): collector %.1f, ClickHouse %.1f\n", median(cand, collectorCPU), median(cand, serverCPU))
 	}
 	return nil
 }
@@ -201,44 +218,74 @@ func printRun(w io.Writer, round int, r sidebyside.Result) {
 	fmt.Fprintf(w, "         %-9s  CPU used meanwhile: collector %s (%.0f%% in the kernel, peak RSS %d MiB), ClickHouse %s, load sender %.2fs\n",
 		"", perSpan(r.CPU.Collector), 100*r.CPU.CollectorSys.Seconds()/max(r.CPU.Collector.Seconds(), 1e-9), r.CollectorPeakRSS>>20,
 		perSpan(r.CPU.ClickHouse), r.CPU.Sender.Seconds())
+	switch {
+	case r.Unsettled:
+		fmt.Fprintf(w, "         %-9s  merges still running when the harness stopped waiting (-settle)\n", "")
+	case r.Merged > 0:
+		fmt.Fprintf(w, "         %-9s  merges done %s after the first span: ClickHouse %s in all\n",
+			"", r.Merged.Round(100*time.Millisecond), perSpan(r.MergedCPU))
+	}
 }
 
 // printSummary names each side by its configuration file: what ours runs
-// (weavecall or not) is whatever -callhouse-config says.
-func printSummary(w io.Writer, opts options, ours, contrib []sidebyside.Result) {
+// (weavecall or not) is whatever its config says. Each of ours is compared
+// with contrib twice: the ratio of the medians, and round by round.
+func printSummary(w io.Writer, opts options, results map[string][]sidebyside.Result) {
 	rate := func(r sidebyside.Result) float64 { return r.SpansPerSecond() }
-	o, c := median(ours, rate), median(contrib, rate)
-	fmt.Fprintf(w, "\nsustained spans/s (first span sent → last row visible, median of %d):\n", len(ours))
-	fmt.Fprintf(w, "  callhouse (%s → weave.calls)  %8.0f\n", opts.callhouseConfig, o)
+	contrib := results["contrib"]
+	c := median(contrib, rate)
+	ours := []struct{ name, config string }{{"callhouse", opts.callhouseConfig}}
+	if opts.exporterConfig != "" {
+		ours = append(ours, struct{ name, config string }{"exporter", opts.exporterConfig})
+	}
+	fmt.Fprintf(w, "\nsustained spans/s (first span sent → last row visible, median of %d):\n", len(contrib))
 	fmt.Fprintf(w, "  contrib   (%s, clickhouseexporter v0.161.0 → otel.otel_traces)  %8.0f\n", opts.contribConfig, c)
-	fmt.Fprintf(w, "  ratio callhouse/contrib  %8.2f\n", o/c)
+	for _, s := range ours {
+		fmt.Fprintf(w, "  %-9s (%s → weave.calls)  %8.0f   ratio %s/contrib %.2f\n", s.name, s.config, median(results[s.name], rate), s.name, median(results[s.name], rate)/c)
+	}
 
 	// CPU per span does not depend on what else the machine runs.
-	fmt.Fprintf(w, "CPU µs per span (median):   collector   ClickHouse\n")
-	fmt.Fprintf(w, "  callhouse                 %9.1f   %10.1f\n", median(ours, collectorCPU), median(ours, serverCPU))
-	fmt.Fprintf(w, "  contrib                   %9.1f   %10.1f\n", median(contrib, collectorCPU), median(contrib, serverCPU))
+	fmt.Fprintf(w, "CPU µs per span (median):   collector   ClickHouse   ClickHouse with the merges after\n")
+	for _, name := range []string{"contrib", "callhouse", "exporter"} {
+		if rs := results[name]; len(rs) > 0 {
+			fmt.Fprintf(w, "  %-9s                 %9.1f   %10.1f   %s\n", name, median(rs, collectorCPU), median(rs, serverCPU), mergedCPU(rs))
+		}
+	}
+	for _, s := range ours {
+		printVersus(w, s.name, "contrib", results[s.name], contrib)
+	}
 }
 
-// printCandidate compares the candidate with callhouse round by round: the
-// two ran minutes apart on the same machine, so their ratio in a round is
-// steadier than either rate (contrib's own moves by ±10 % between runs).
-func printCandidate(w io.Writer, ours, candidate []sidebyside.Result) {
-	ratios := make([]float64, len(ours))
-	for i := range ours {
-		ratios[i] = candidate[i].SpansPerSecond() / ours[i].SpansPerSecond()
+// printVersus compares side a with side b round by round: the two ran
+// minutes apart on the same machine, so their ratio in a round is steadier
+// than either rate (contrib's own moves by ±10 % between runs).
+func printVersus(w io.Writer, a, b string, as, bs []sidebyside.Result) {
+	ratios := make([]float64, len(as))
+	for i := range as {
+		ratios[i] = as[i].SpansPerSecond() / bs[i].SpansPerSecond()
 	}
-	fmt.Fprintf(w, "candidate/callhouse, spans/s by round:")
+	fmt.Fprintf(w, "%s/%s, spans/s by round:", a, b)
 	for _, r := range ratios {
 		fmt.Fprintf(w, " %.2f", r)
 	}
 	fmt.Fprintf(w, " (median %.2f)\n", medianOf(ratios))
-	fmt.Fprintf(w, "  candidate CPU µs per span (median): collector %.1f, ClickHouse %.1f\n", median(candidate, collectorCPU), median(candidate, serverCPU))
 }
 
 // collectorCPU and serverCPU are a result's CPU µs per span, the
 // collector's and ClickHouse's.
 func collectorCPU(r sidebyside.Result) float64 { return cpuPerSpan(r, r.CPU.Collector) }
 func serverCPU(r sidebyside.Result) float64    { return cpuPerSpan(r, r.CPU.ClickHouse) }
+
+// mergedCPU is the median of ClickHouse's CPU per span with the merges a
+// run put off, or why there is none.
+func mergedCPU(rs []sidebyside.Result) string {
+	for _, r := range rs {
+		if r.MergedCPU == 0 {
+			return "-"
+		}
+	}
+	return fmt.Sprintf("%10.1f", median(rs, func(r sidebyside.Result) float64 { return cpuPerSpan(r, r.MergedCPU) }))
+}
 
 func cpuPerSpan(r sidebyside.Result, d time.Duration) float64 {
 	return float64(d.Nanoseconds()) / 1e3 / float64(r.Spans)
