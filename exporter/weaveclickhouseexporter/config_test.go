@@ -45,6 +45,14 @@ func TestLoadConfig(t *testing.T) {
 		assert.True(t, cfg.TLS.Insecure, "plain connection unless asked")
 		assert.True(t, cfg.QueueConfig.HasValue())
 		assert.True(t, cfg.QueueConfig.Get().Batch.HasValue(), "batching is on: one INSERT per flushed batch")
+		// The README's defaults.
+		q := cfg.QueueConfig.Get()
+		assert.Equal(t, int64(200_000), q.QueueSize)
+		assert.Equal(t, 4, q.NumConsumers)
+		b := q.Batch.Get()
+		assert.Equal(t, 500*time.Millisecond, b.FlushTimeout)
+		assert.Equal(t, int64(50_000), b.MinSize)
+		assert.Equal(t, int64(100_000), b.MaxSize)
 	})
 
 	t.Run("full", func(t *testing.T) {
