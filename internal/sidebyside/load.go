@@ -51,10 +51,14 @@ func NewLoad(spans, spansPerRequest, spansPerTrace int) (*Load, error) {
 }
 
 // Sender sends a load over OTLP gRPC with a bounded number of concurrent
-// requests, as fast as the collector accepts them.
+// requests, as fast as the collector accepts them or at a set pace.
 type Sender struct {
 	// Concurrency is the number of requests in flight.
 	Concurrency int
+	// Rate, when positive, paces the requests to about this many spans per
+	// second (never faster; slower if the collector does not keep up), so
+	// that runs can be compared at the same pace.
+	Rate int
 	// RetryFor bounds how long a refused request (the memory limiter or a
 	// full queue answers Unavailable or ResourceExhausted) is retried.
 	RetryFor time.Duration
@@ -84,12 +88,20 @@ func (s Sender) Send(ctx context.Context, endpoint string, l *Load) (SendStats, 
 	defer cancel(nil)
 	var next, retries atomic.Int64
 	var wg sync.WaitGroup
+	start := time.Now()
 	for range max(1, s.Concurrency) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(l.requests) || ctx.Err() != nil {
 					return
+				}
+				if s.Rate > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(time.Until(start.Add(due(i, l, s.Rate)))):
+					}
 				}
 				n, err := s.export(ctx, client, l.requests[i])
 				retries.Add(n)
@@ -102,6 +114,13 @@ func (s Sender) Send(ctx context.Context, endpoint string, l *Load) (SendStats, 
 	}
 	wg.Wait()
 	return SendStats{Retries: retries.Load()}, context.Cause(ctx)
+}
+
+// due is when request i of l may be sent at rate spans/s, after the start:
+// once the spans of the requests before it (at l's mean request size) had
+// their time.
+func due(i int, l *Load, rate int) time.Duration {
+	return time.Duration(float64(i) * float64(l.spans) / float64(len(l.requests)) / float64(rate) * float64(time.Second))
 }
 
 // export sends req, retrying while the collector refuses it for now; it

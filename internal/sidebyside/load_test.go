@@ -2,6 +2,7 @@ package sidebyside
 
 import (
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -76,6 +77,27 @@ func TestNewLoadRefusesNonPositive(t *testing.T) {
 	for _, tc := range []struct{ spans, perReq, perTrace int }{{0, 512, 5}, {100, 0, 5}, {100, 512, 0}, {-1, -1, -1}} {
 		if _, err := NewLoad(tc.spans, tc.perReq, tc.perTrace); err == nil {
 			t.Errorf("NewLoad(%d, %d, %d): no error", tc.spans, tc.perReq, tc.perTrace)
+		}
+	}
+}
+
+// TestDue: paced requests are spread evenly over spans/rate seconds.
+func TestDue(t *testing.T) {
+	l, err := NewLoad(5000, 500, 5) // 10 requests of 500
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		i, rate int
+		want    time.Duration
+	}{
+		{0, 1000, 0},
+		{1, 1000, 500 * time.Millisecond},
+		{9, 1000, 4500 * time.Millisecond},
+		{4, 100_000, 20 * time.Millisecond},
+	} {
+		if got := due(tc.i, l, tc.rate); got != tc.want {
+			t.Errorf("due(%d, rate %d) = %s, want %s", tc.i, tc.rate, got, tc.want)
 		}
 	}
 }

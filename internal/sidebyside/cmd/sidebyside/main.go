@@ -46,7 +46,7 @@ type options struct {
 	// config) measured in the same rounds, for an A/B against callhouse.
 	candidate, candidateConfig string
 	spans, batch, perTrace     int
-	concurrency, rounds        int
+	concurrency, rounds, rate  int
 	poll, stall, settle        time.Duration
 }
 
@@ -70,8 +70,8 @@ func (o options) validate() error {
 	if o.poll <= 0 || o.stall <= 0 {
 		errs = append(errs, errors.New("-poll and -stall must be positive"))
 	}
-	if o.settle < 0 {
-		errs = append(errs, errors.New("-settle must not be negative"))
+	if o.settle < 0 || o.rate < 0 {
+		errs = append(errs, errors.New("-settle and -rate must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -92,6 +92,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 512, "spans per OTLP request (the SDK batch span processor's default)")
 	flag.IntVar(&o.perTrace, "spans-per-trace", 5, "spans per trace: an invoke_agent root over LLM and tool calls")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "OTLP requests in flight")
+	flag.IntVar(&o.rate, "rate", 0, "spans per second to send at most (0: as fast as accepted), to compare runs at the same pace")
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds; the order of the collectors alternates, the median is reported")
 	flag.DurationVar(&o.poll, "poll", 50*time.Millisecond, "how often rows are counted")
 	flag.DurationVar(&o.stall, "stall", time.Minute, "a run fails when rows stop growing this long after sending")
@@ -151,7 +152,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 
 	h := &sidebyside.Harness{
 		ClickHouseAddr: ch.NativeAddr(), ClickHousePID: server.Pid(), Conn: conn, Load: load,
-		Sender: sidebyside.Sender{Concurrency: o.concurrency, RetryFor: o.stall},
+		Sender: sidebyside.Sender{Concurrency: o.concurrency, Rate: o.rate, RetryFor: o.stall},
 		Poll:   o.poll, Stall: o.stall, Settle: o.settle, LogDir: o.dir,
 	}
 	contrib := sidebyside.Collector{Name: "contrib", Binary: o.contrib, Config: o.contribConfig,
