@@ -1,8 +1,9 @@
 // Command sidebyside pushes the same OTLP load through otelcol-callhouse
-// and through a reference collector built with contrib's clickhouseexporter
+// (the shipped pipeline, and the exporter alone) and through a reference
+// collector built with contrib's clickhouseexporter
 // (internal/sidebyside/builder-config.yaml), one after the other, into one
-// embedded ClickHouse, and prints each one's sustained spans/s and the
-// ratio callhouse/contrib. `make sidebyside` builds everything and runs it.
+// embedded ClickHouse, and prints each one's sustained spans/s and its ratio
+// to contrib's. `make sidebyside` builds everything and runs it.
 //
 // It exits non-zero only on an error (a collector that fails, loses rows or
 // refuses the load for good), never because of the figures.
