@@ -94,7 +94,7 @@ func main() {
 	flag.IntVar(&o.perTrace, "spans-per-trace", 5, "spans per trace: an invoke_agent root over LLM and tool calls")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "OTLP requests in flight")
 	flag.IntVar(&o.rate, "rate", 0, "spans per second to send at most (0: as fast as accepted), to compare runs at the same pace")
-	flag.IntVar(&o.rounds, "rounds", 1, "rounds; the order of the collectors alternates, the median is reported")
+	flag.IntVar(&o.rounds, "rounds", 1, "rounds; the order of the collectors rotates, the median is reported")
 	flag.DurationVar(&o.poll, "poll", 50*time.Millisecond, "how often rows are counted")
 	flag.DurationVar(&o.stall, "stall", time.Minute, "a run fails when rows stop growing this long after sending")
 	flag.DurationVar(&o.settle, "settle", 2*time.Minute,
@@ -161,8 +161,12 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	ours := sidebyside.Collector{Name: "callhouse", Binary: o.callhouse, Config: o.callhouseConfig,
 		Database: "weave", Table: "call_versions", Key: []string{"trace_id", "id"}, Check: "calls"}
 
-	fmt.Fprintf(out, "load: %d spans of agent traces (%d spans each) in %d OTLP/gRPC requests, %d in flight, as fast as accepted\n\n",
-		load.Spans(), o.perTrace, load.Requests(), o.concurrency)
+	pace := "as fast as accepted"
+	if o.rate > 0 {
+		pace = fmt.Sprintf("at most %d spans/s", o.rate)
+	}
+	fmt.Fprintf(out, "load: %d spans of agent traces (%d spans each) in %d OTLP/gRPC requests, %d in flight, %s\n\n",
+		load.Spans(), o.perTrace, load.Requests(), o.concurrency, pace)
 	collectors := []sidebyside.Collector{contrib, ours}
 	if o.exporterConfig != "" {
 		exporter := ours
