@@ -74,7 +74,7 @@ func (s *batchSource) next() []callmap.Record {
 		}
 		r, ok := w.texts.FromAnnotation(span)
 		if !ok {
-			call, mapped := s.e.mapSpan(rs.Resource(), ss.Scope(), span)
+			call, mapped := s.e.mapSpan(w.texts, rs.Resource(), ss.Scope(), span)
 			if !mapped {
 				s.failed++
 				s.left--
@@ -103,8 +103,8 @@ func fieldBytes(r *callmap.Record) int {
 // mapper (a bug met on odd input) must not take the collector down: the
 // span is then left out, logged and counted as skipped (see
 // callmap.MapGuarded).
-func (e *callsExporter) mapSpan(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (c callmap.Call, ok bool) {
-	if err := callmap.MapGuarded(e.mapCall, res, scope, span, &c); err != nil {
+func (e *callsExporter) mapSpan(t *callmap.Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (c callmap.Call, ok bool) {
+	if err := callmap.MapGuarded(e.mapCall, t, res, scope, span, &c); err != nil {
 		e.logger.Error("a span is not written as a call", zap.Error(err))
 		return c, false
 	}

@@ -93,12 +93,12 @@ func insertStatement(table string) string {
 // to batch instead of allocated anew.
 type columnWriter struct {
 	chunk   []callmap.Record // the block being sent (see batchSource)
-	texts   callmap.Texts    // its records' texts: hex ids, mapped summaries
+	texts   *callmap.Texts   // its records' texts: hex ids, mapped calls' JSON and summaries (recycled block to block)
 	fillers []filler
 }
 
 func newColumnWriter() *columnWriter {
-	w := &columnWriter{chunk: make([]callmap.Record, 0, chunkRows), fillers: make([]filler, len(columns))}
+	w := &columnWriter{chunk: make([]callmap.Record, 0, chunkRows), texts: callmap.NewRecycledTexts(), fillers: make([]filler, len(columns))}
 	for i, c := range columns {
 		w.fillers[i] = c.newFiller()
 	}

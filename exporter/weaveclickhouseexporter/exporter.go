@@ -58,7 +58,7 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 	if err != nil {
 		return fmt.Errorf("mapping: %w", err)
 	}
-	e.mapCall = mapper.Map
+	e.mapCall = mapper.MapTo
 	opts, err := e.cfg.clickhouseOptions(ctx)
 	if err != nil {
 		return err

@@ -272,7 +272,7 @@ func TestMappingPanicSkipsSpan(t *testing.T) {
 		sp.SetSpanID(pcommon.SpanID{byte(i + 1)})
 	}
 	core, logs := observer.New(zap.ErrorLevel)
-	e := &callsExporter{logger: zap.New(core), mapCall: func(_ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) callmap.Call {
+	e := &callsExporter{logger: zap.New(core), mapCall: func(_ *callmap.Texts, _ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) callmap.Call {
 		if sp.Name() == "bad" {
 			panic("mapper bug")
 		}

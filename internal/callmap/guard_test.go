@@ -37,12 +37,12 @@ func TestMapGuarded(t *testing.T) {
 	sp.SetTraceID(pcommon.TraceID{1})
 	sp.SetSpanID(pcommon.SpanID{2})
 	var c Call
-	ok := func(pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call { return Call{OpName: "op"} }
-	if err := MapGuarded(ok, pcommon.NewResource(), pcommon.NewInstrumentationScope(), sp, &c); err != nil || c.OpName != "op" {
+	ok := func(*Texts, pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call { return Call{OpName: "op"} }
+	if err := MapGuarded(ok, nil, pcommon.NewResource(), pcommon.NewInstrumentationScope(), sp, &c); err != nil || c.OpName != "op" {
 		t.Fatalf("MapGuarded = %v, call %+v", err, c)
 	}
-	bug := func(pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call { panic("mapper bug") }
-	err := MapGuarded(bug, pcommon.NewResource(), pcommon.NewInstrumentationScope(), sp, &c)
+	bug := func(*Texts, pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call { panic("mapper bug") }
+	err := MapGuarded(bug, nil, pcommon.NewResource(), pcommon.NewInstrumentationScope(), sp, &c)
 	if err == nil || !strings.Contains(err.Error(), "mapper bug") || !strings.Contains(err.Error(), sp.SpanID().String()) {
 		t.Fatalf("MapGuarded of a panicking mapping = %v", err)
 	}

@@ -259,7 +259,14 @@ func (st *state) rawString(s string) string {
 // Map maps one span, with its resource and scope, to a call: every per-span
 // field of DESIGN §1–§4. Summary.Usage and Summary.Costs hold the span's own
 // usage; StatusCounts count the call alone. See MAPPING.md for every rule.
+// The call's JSON texts are one allocation of its own (see MapTo).
 func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
+	return m.MapTo(nil, res, scope, span)
+}
+
+// MapTo is Map with the call's JSON texts written in t (see Texts): for
+// calls that die together, as an exporter's INSERT block's do.
+func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
 	st := m.getState()
 	defer m.putState(st)
 	var c Call
@@ -338,7 +345,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 
 	// 4. inputs, output, attributes, custom summary: built in the arena
 	// (in that order), moved together over the scratch written between
-	// them, then copied to one allocation the call owns
+	// them, then copied to one allocation the call owns (or into t)
 	var parts [4][2]int
 	parts[0] = st.buildInputs(bestIn, events)
 	parts[1] = st.buildOutput(bestOut, events)
@@ -352,8 +359,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 			end += p[1] - p[0]
 		}
 	}
-	// append, not make and copy: the new array is not zeroed first
-	owned, out := append([]byte(nil), st.raw[start:end]...), [4][]byte{}
+	owned, out := t.bytes(st.raw[start:end]), [4][]byte{}
 	for i, p := range parts {
 		if p[1] > p[0] {
 			out[i] = owned[p[0]:p[1]:p[1]]

@@ -20,7 +20,20 @@ import (
 type Texts struct {
 	chunk []byte // the current chunk, from its start
 	free  []byte // the current chunk past the texts written: len 0, its room in cap
+
+	// With recycle (NewRecycledTexts), the chunks left full since the last
+	// Reset (filled) and those Reset gave back (spare), reused before any
+	// new one: a Texts that is Reset block after block then allocates
+	// nothing once it has as many chunks as a block needs.
+	recycle       bool
+	filled, spare [][]byte
 }
+
+// NewRecycledTexts returns a Texts whose Reset gives every chunk it has
+// filled to the texts after it, not only the current one. For a Texts
+// whose texts all die at each Reset, as an exporter's INSERT block's do;
+// it keeps the memory of its largest block.
+func NewRecycledTexts() *Texts { return &Texts{recycle: true} }
 
 const (
 	// textChunk is the size of a chunk: a few dozen calls' texts.
@@ -36,8 +49,7 @@ func (t *Texts) text(appendTo func([]byte) []byte) string {
 		return pooledString(appendTo)
 	}
 	if cap(t.free) < textMinRoom {
-		t.chunk = make([]byte, 0, textChunk)
-		t.free = t.chunk
+		t.nextChunk()
 	}
 	b := appendTo(t.free)
 	if len(b) == 0 {
@@ -52,10 +64,52 @@ func (t *Texts) text(appendTo func([]byte) []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// Reset gives the current chunk's memory to the next texts. Only for a
-// Texts whose texts are all dead: an exporter's INSERT block, once encoded,
-// reuses one chunk for the next block instead of a new one per batch.
-func (t *Texts) Reset() { t.free = t.chunk }
+// nextChunk moves on to a fresh chunk: a spare one when t recycles.
+func (t *Texts) nextChunk() {
+	if !t.recycle {
+		t.chunk = make([]byte, 0, textChunk)
+		t.free = t.chunk
+		return
+	}
+	if t.chunk != nil {
+		t.filled = append(t.filled, t.chunk)
+	}
+	if n := len(t.spare); n > 0 {
+		t.chunk, t.spare = t.spare[n-1], t.spare[:n-1]
+	} else {
+		t.chunk = make([]byte, 0, textChunk)
+	}
+	t.free = t.chunk[:0]
+}
+
+// Reset gives the current chunk's memory to the next texts, and with
+// recycle every chunk filled since the last Reset too. Only for a Texts
+// whose texts are all dead: an exporter's INSERT block, once encoded,
+// reuses the chunks of the block before instead of new ones.
+func (t *Texts) Reset() {
+	t.free = t.chunk[:0]
+	if t.recycle {
+		t.spare = append(t.spare, t.filled...)
+		clear(t.filled)
+		t.filled = t.filled[:0]
+	}
+}
+
+// bytes returns a copy of b written in t: in the current chunk, or a new
+// one when b does not fit; an exact allocation of its own for a nil t or a
+// b too long to share a chunk.
+func (t *Texts) bytes(b []byte) []byte {
+	if t == nil || len(b) > textChunk/4 {
+		// append, not make and copy: the new array is not zeroed first
+		return append([]byte(nil), b...)
+	}
+	if cap(t.free) < len(b) {
+		t.nextChunk()
+	}
+	out := append(t.free, b...)
+	t.free = out[len(out):]
+	return out[:len(out):len(out)]
+}
 
 // hexIDs returns the ids as lowercase hex (parent "" when empty), the three
 // in one text.

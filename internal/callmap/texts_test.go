@@ -134,3 +134,82 @@ func TestTextsRecordAndAnnotate(t *testing.T) {
 		}
 	}
 }
+
+// TestRecycledTexts: a recycled Texts's Reset gives back every chunk it
+// filled, so a block of texts larger than a chunk, written again after
+// each Reset, allocates nothing once the first block has made the chunks;
+// the texts read back as written. A plain Texts reuses its last chunk only.
+func TestRecycledTexts(t *testing.T) {
+	text := []byte(strings.Repeat("y", 3000)) // ten to a chunk, so a block of 40 fills four
+	block := func(texts *Texts) {
+		for range 40 {
+			if got := texts.bytes(text); string(got) != string(text) {
+				t.Fatalf("text = %.20q…, want %.20q…", got, text)
+			}
+		}
+		texts.Reset()
+	}
+	for _, tc := range []struct {
+		name  string
+		texts *Texts
+		want  float64 // allocations per block, after the first
+	}{
+		{"recycled", NewRecycledTexts(), 0},
+		{"plain", new(Texts), 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			block(tc.texts)
+			if n := testing.AllocsPerRun(20, func() { block(tc.texts) }); n != tc.want {
+				t.Errorf("%v allocations per block, want %v", n, tc.want)
+			}
+		})
+	}
+}
+
+// TestTextsBytes: bytes copies into the chunk (the next copy follows it in
+// memory), a copy too long to share a chunk and a nil Texts's copy are
+// allocations of their own; the capacity of a copy ends with it, so an
+// append to it cannot write over the next.
+func TestTextsBytes(t *testing.T) {
+	small, long := []byte(`{"a":1}`), []byte(strings.Repeat("z", textChunk/4+1))
+	var texts Texts
+	a, b := texts.bytes(small), texts.bytes(small)
+	if string(a) != string(small) || string(b) != string(small) || cap(a) != len(a) {
+		t.Fatalf("copies %q %q (cap %d)", a, b, cap(a))
+	}
+	view := func(b []byte) string { return unsafe.String(&b[0], len(b)) }
+	if !follows(view(a), view(b)) {
+		t.Error("the second copy does not follow the first in the chunk")
+	}
+	l := texts.bytes(long)
+	if string(l) != string(long) || follows(view(b), view(l)) {
+		t.Error("a long copy is not one of its own")
+	}
+	if c := texts.bytes(small); !follows(view(b), view(c)) {
+		t.Error("the room after a long copy is not kept for the next")
+	}
+	var none *Texts
+	if n := testing.AllocsPerRun(100, func() { _ = none.bytes(small) }); n != 1 {
+		t.Errorf("nil Texts: %v allocations per copy, want 1", n)
+	}
+}
+
+// TestMapTo: a call mapped into a Texts is the call Map gives, whatever
+// was written in the Texts before, and it stays so until the Texts is
+// Reset.
+func TestMapTo(t *testing.T) {
+	m := benchMapper(t)
+	res, scope, span := realisticSpan()
+	first := m.Map(res, scope, span)
+	want := first.ToRecord()
+	texts := NewRecycledTexts()
+	var calls []Call
+	for range 30 { // past a chunk
+		calls = append(calls, m.MapTo(texts, res, scope, span))
+	}
+	for i := range calls {
+		if got := calls[i].ToRecord(); got != want {
+			t.Fatalf("call %d mapped into a Texts:\n%+v\nwant\n%+v", i, got, want)
+		}
+	}
+}

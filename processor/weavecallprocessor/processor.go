@@ -123,7 +123,7 @@ func newProcessor(set processor.Settings, cfg *Config, next consumer.Traces) (*w
 		now: time.Now, tick: sweepPeriod(cfg), done: make(chan struct{}),
 		reason: map[string]metric.AddOption{},
 	}
-	p.mapCall = mapper.Map
+	p.mapCall = mapper.MapTo
 	for _, r := range []string{reasonRootIdle, reasonMaxWait, reasonMemoryLimit, reasonShutdown, reasonUngrouped, reasonLate} {
 		p.reason[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
 	}
@@ -330,7 +330,7 @@ func (p *weavecallProcessor) mapSpan(res pcommon.Resource, scope pcommon.Instrum
 	if !callmap.Keyed(sp) {
 		return false
 	}
-	if err := callmap.MapGuarded(p.mapCall, res, scope, sp, c); err != nil {
+	if err := callmap.MapGuarded(p.mapCall, nil, res, scope, sp, c); err != nil {
 		p.logger.Error("weavecall: passing a span on unannotated", zap.Error(err))
 		return false
 	}

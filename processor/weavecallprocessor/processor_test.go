@@ -433,11 +433,11 @@ func TestBufferKeepsNothingOfTheRequest(t *testing.T) {
 func TestMapperPanicPassesSpanOn(t *testing.T) {
 	h := newHarness(t, testConfig())
 	mapCall := h.p.mapCall
-	h.p.mapCall = func(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) callmap.Call {
+	h.p.mapCall = func(t *callmap.Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) callmap.Call {
 		if span.Name() == "tool" {
 			panic("mapper bug")
 		}
-		return mapCall(res, scope, span)
+		return mapCall(t, res, scope, span)
 	}
 	require.NoError(t, h.consume(append(agentTrace("t1"), agentTrace("t2")...)...))
 	es := h.emitted()
