@@ -37,7 +37,9 @@ func TestMapGuarded(t *testing.T) {
 	sp.SetTraceID(pcommon.TraceID{1})
 	sp.SetSpanID(pcommon.SpanID{2})
 	var c Call
-	ok := func(*Texts, pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call { return Call{OpName: "op"} }
+	ok := func(*Texts, pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call {
+		return Call{OpName: "op"}
+	}
 	if err := MapGuarded(ok, nil, pcommon.NewResource(), pcommon.NewInstrumentationScope(), sp, &c); err != nil || c.OpName != "op" {
 		t.Fatalf("MapGuarded = %v, call %+v", err, c)
 	}
