@@ -112,15 +112,18 @@ func TestTextsReset(t *testing.T) {
 }
 
 // TestTextsRecordAndAnnotate: records and annotations written in a Texts,
-// and read back with their ids in one, are the same as with separate
-// allocations.
+// read back with their ids in one, and calls mapped into one (MapTo) are
+// the same as with separate allocations, and stay so while more are
+// written after them.
 func TestTextsRecordAndAnnotate(t *testing.T) {
 	m := benchMapper(t)
 	res, scope, span := realisticSpan()
 	c := m.Map(res, scope, span)
 	want := c.ToRecord()
 	var texts Texts
+	var mapped []Call
 	for i := 0; i < 100; i++ { // past a chunk
+		mapped = append(mapped, m.MapTo(&texts, res, scope, span))
 		r := texts.Record(&c)
 		if r != want {
 			t.Fatalf("record %d differs:\n%+v\nwant\n%+v", i, r, want)
@@ -131,6 +134,11 @@ func TestTextsRecordAndAnnotate(t *testing.T) {
 			if !ok || back != want {
 				t.Fatalf("annotation %d read back as %+v (ok %v)", i, back, ok)
 			}
+		}
+	}
+	for i := range mapped {
+		if r := mapped[i].ToRecord(); r != want {
+			t.Fatalf("call %d mapped into the Texts:\n%+v\nwant\n%+v", i, r, want)
 		}
 	}
 }
@@ -191,25 +199,5 @@ func TestTextsBytes(t *testing.T) {
 	var none *Texts
 	if n := testing.AllocsPerRun(100, func() { _ = none.bytes(small) }); n != 1 {
 		t.Errorf("nil Texts: %v allocations per copy, want 1", n)
-	}
-}
-
-// TestMapTo: a call mapped into a Texts is the call Map gives, whatever
-// was written in the Texts before, and it stays so until the Texts is
-// Reset.
-func TestMapTo(t *testing.T) {
-	m := benchMapper(t)
-	res, scope, span := realisticSpan()
-	first := m.Map(res, scope, span)
-	want := first.ToRecord()
-	texts := NewRecycledTexts()
-	var calls []Call
-	for range 30 { // past a chunk
-		calls = append(calls, m.MapTo(texts, res, scope, span))
-	}
-	for i := range calls {
-		if got := calls[i].ToRecord(); got != want {
-			t.Fatalf("call %d mapped into a Texts:\n%+v\nwant\n%+v", i, got, want)
-		}
 	}
 }
