@@ -271,7 +271,7 @@ func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 	defer m.putState(st)
 	var c Call
 
-	c.TraceID, c.ID, c.ParentID = hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
+	c.TraceID, c.ID, c.ParentID = t.hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
 	c.StartedAt = span.StartTimestamp().AsTime().UTC()
 	if end := span.EndTimestamp(); end != 0 {
 		c.EndedAt = end.AsTime().UTC()
@@ -368,7 +368,7 @@ func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 	c.Inputs, c.Output, c.Attributes, c.Summary.Custom = out[0], out[1], out[2], out[3]
 
 	// 5. usage and cost
-	m.usageAndCost(st, &c)
+	m.usageAndCost(t, st, &c)
 	return c
 }
 

@@ -27,12 +27,22 @@ type Texts struct {
 	// nothing once it has as many chunks as a block needs.
 	recycle       bool
 	filled, spare [][]byte
+
+	// With recycle, the mapped calls' usage and cost entries too (MapTo),
+	// in blocks reused after Reset; spendNext is the next one to hand out.
+	spends    []*[spendBlock]spend
+	spendNext int
 }
 
+// spendBlock is how many calls' usage and cost entries a recycled Texts
+// allocates at a time.
+const spendBlock = 64
+
 // NewRecycledTexts returns a Texts whose Reset gives every chunk it has
-// filled to the texts after it, not only the current one. For a Texts
-// whose texts all die at each Reset, as an exporter's INSERT block's do;
-// it keeps the memory of its largest block.
+// filled to the texts after it, not only the current one, and the usage
+// and cost entries of the calls mapped into it (MapTo) too. For a Texts
+// whose texts and calls all die at each Reset, as an exporter's INSERT
+// block's do; it keeps the memory of its largest block.
 func NewRecycledTexts() *Texts { return &Texts{recycle: true} }
 
 const (
@@ -92,7 +102,30 @@ func (t *Texts) Reset() {
 		t.spare = append(t.spare, t.filled...)
 		clear(t.filled)
 		t.filled = t.filled[:0]
+		// cleared, so that a pooled Texts does not keep the strings of the
+		// spans they named (model names) alive
+		for i := 0; i < t.spendNext; i += spendBlock {
+			clear(t.spends[i/spendBlock][:min(spendBlock, t.spendNext-i)])
+		}
+		t.spendNext = 0
 	}
+}
+
+// recycles reports whether t is a recycled Texts (NewRecycledTexts).
+func (t *Texts) recycles() bool { return t != nil && t.recycle }
+
+// spend returns room for a call's usage and cost entries: the next one of
+// a recycled Texts's blocks, a new one otherwise.
+func (t *Texts) spend() *spend {
+	if !t.recycles() {
+		return new(spend)
+	}
+	i := t.spendNext
+	if i/spendBlock == len(t.spends) {
+		t.spends = append(t.spends, new([spendBlock]spend))
+	}
+	t.spendNext++
+	return &t.spends[i/spendBlock][i%spendBlock]
 }
 
 // bytes returns a copy of b written in t: in the current chunk, or a new

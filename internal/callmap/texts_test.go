@@ -201,3 +201,42 @@ func TestTextsBytes(t *testing.T) {
 		t.Errorf("nil Texts: %v allocations per copy, want 1", n)
 	}
 }
+
+// TestMapToRecycled: calls mapped into a recycled Texts each have usage
+// and cost entries of their own (more calls than a block of them, each
+// with its own token count) and keep them until Reset; after the first
+// block, mapping a block allocates nothing.
+func TestMapToRecycled(t *testing.T) {
+	m := benchMapper(t)
+	res, scope, span := realisticSpan()
+	texts := NewRecycledTexts()
+	const calls = 2*spendBlock + 1
+	spans := make([]ptrace.Span, calls)
+	for i := range spans {
+		spans[i] = ptrace.NewSpan()
+		span.CopyTo(spans[i])
+		spans[i].Attributes().PutInt("gen_ai.usage.input_tokens", int64(1000+i))
+	}
+	mapBlock := func() {
+		got := make([]Call, 0, calls)
+		for _, sp := range spans {
+			got = append(got, m.MapTo(texts, res, scope, sp))
+		}
+		for i, c := range got {
+			if u := c.Summary.Usage[0].InputTokens; u != int64(1000+i) {
+				t.Fatalf("call %d has %d input tokens, want %d", i, u, 1000+i)
+			}
+			if p := c.Summary.Costs[0].Cost.PromptTokens; p != int64(1000+i) {
+				t.Fatalf("call %d's cost counts %d prompt tokens, want %d", i, p, 1000+i)
+			}
+		}
+		texts.Reset()
+	}
+	mapBlock()
+	if n := testing.AllocsPerRun(5, mapBlock); n > 1 && !raceEnabled { // the test's own slice of calls
+		t.Errorf("%v allocations per block of %d calls, want none but the test's slice", n, calls)
+	}
+	if texts.spendNext != 0 || texts.spends[0][0].u[0].Model != "" {
+		t.Error("Reset left the usage entries in place")
+	}
+}

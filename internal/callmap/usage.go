@@ -75,7 +75,7 @@ func (s *slots) amount(list []slot) (float64, bool) { return firstValid(s, list,
 
 // usageAndCost fills the span's own usage and cost (summary and the Call's
 // spend fields). See MAPPING.md for the sources and the cost rules.
-func (m *Mapper) usageAndCost(st *state, c *Call) {
+func (m *Mapper) usageAndCost(t *Texts, st *state, c *Call) {
 	s := &st.span
 	in, hasIn := s.count(inSlots[:])
 	out, hasOut := s.count(outSlots[:])
@@ -138,13 +138,23 @@ func (m *Mapper) usageAndCost(st *state, c *Call) {
 	if hasCost {
 		c.CostUSD, c.HasCost = cost.TotalCost, true
 	}
-	// usage and cost share one allocation when there are both
+	// usage and cost share one allocation when there are both (none in a
+	// recycled Texts)
 	switch {
 	case hasUsage && hasCost:
-		s := &spend{u: [1]ModelUsage{{Model: model, Usage: u}}, c: [1]ModelCost{{Model: model, Cost: cost}}}
+		s := t.spend()
+		*s = spend{u: [1]ModelUsage{{Model: model, Usage: u}}, c: [1]ModelCost{{Model: model, Cost: cost}}}
 		c.Summary.Usage, c.Summary.Costs = s.u[:], s.c[:]
+	case hasUsage && t.recycles():
+		s := t.spend()
+		s.u[0] = ModelUsage{Model: model, Usage: u}
+		c.Summary.Usage = s.u[:]
 	case hasUsage:
 		c.Summary.Usage = []ModelUsage{{Model: model, Usage: u}}
+	case hasCost && t.recycles():
+		s := t.spend()
+		s.c[0] = ModelCost{Model: model, Cost: cost}
+		c.Summary.Costs = s.c[:]
 	case hasCost:
 		c.Summary.Costs = []ModelCost{{Model: model, Cost: cost}}
 	}
