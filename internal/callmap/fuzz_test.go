@@ -28,6 +28,7 @@ func FuzzMap(f *testing.F) {
 		if err != nil {
 			return
 		}
+		var wants []string // every span's call, as Map gives it
 		for _, rs := range td.ResourceSpans().All() {
 			for _, ss := range rs.ScopeSpans().All() {
 				for _, span := range ss.Spans().All() {
@@ -44,8 +45,34 @@ func FuzzMap(f *testing.F) {
 					if c.Summary.Status == StatusError && c.Exception == "" {
 						t.Fatal("error without exception text")
 					}
+					wants = append(wants, string(got))
 				}
 			}
 		}
+		checkMappedInto(t, m, td, wants)
 	})
+}
+
+// checkMappedInto maps td's spans into a recycled Texts twice, Reset in
+// between as the exporter's blocks are, and checks every call is the one
+// Map gave (wants, in span order) once all of a block is mapped: no call's
+// memory is written over by the calls after it or by the block before.
+func checkMappedInto(t *testing.T, m *Mapper, td ptrace.Traces, wants []string) {
+	texts := NewRecycledTexts()
+	for range 2 {
+		var calls []Call
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					calls = append(calls, m.MapTo(texts, rs.Resource(), ss.Scope(), span))
+				}
+			}
+		}
+		for i := range calls {
+			if got, _ := calls[i].MarshalJSON(); string(got) != wants[i] {
+				t.Fatalf("span %d mapped into a recycled Texts:\n%s\nMap:\n%s", i, got, wants[i])
+			}
+		}
+		texts.Reset()
+	}
 }
