@@ -10,9 +10,11 @@ import (
 
 // batchSource reads a flushed batch's spans as records, one INSERT block
 // at a time, into its writer's chunk: the processor's annotation when a
-// span has one, the shared mapping otherwise. A block's records and their
-// texts are dead once the block is encoded, so the next block reuses their
-// memory: an INSERT holds one block of records, whatever the batch's size.
+// span has one, the shared mapping otherwise. A block's records, their
+// texts and the calls mapped for them (written into the same recycled
+// texts) are dead once the block is encoded, so the next block reuses
+// their memory: an INSERT holds one block of records, whatever the
+// batch's size, and mapping a span allocates nothing.
 type batchSource struct {
 	e *callsExporter
 	w *columnWriter
