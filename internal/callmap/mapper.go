@@ -259,13 +259,15 @@ func (st *state) rawString(s string) string {
 // Map maps one span, with its resource and scope, to a call: every per-span
 // field of DESIGN §1–§4. Summary.Usage and Summary.Costs hold the span's own
 // usage; StatusCounts count the call alone. See MAPPING.md for every rule.
-// The call's JSON texts are one allocation of its own (see MapTo).
+// The call's memory (ids, JSON texts, usage entries) is its own (see MapTo).
 func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
 	return m.MapTo(nil, res, scope, span)
 }
 
-// MapTo is Map with the call's JSON texts written in t (see Texts): for
-// calls that die together, as an exporter's INSERT block's do.
+// MapTo is Map with the call's ids and JSON texts written in t (see
+// Texts) and, when t is recycled (NewRecycledTexts), its usage and cost
+// entries taken from t too: for calls that die together, as an exporter's
+// INSERT block's do, and then mapping allocates nothing. A nil t is Map.
 func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
 	st := m.getState()
 	defer m.putState(st)
