@@ -7,8 +7,9 @@ import (
 )
 
 // Texts is where records' encoded texts (the summary, the annotation's
-// "call" object, the hex ids read back from an annotation) are written when
-// many are made together, as a release or an export does: each text is
+// "call" object, the hex ids read back from an annotation, the ids and JSON
+// of calls mapped with MapTo) are written when many are made together, as
+// a release or an export does: each text is
 // written in place into a shared chunk, with no copy and no allocation of
 // its own. A chunk lives as long as any text in it, so texts dropped at
 // about the same time (one release, the releases after it, one export
