@@ -36,8 +36,9 @@ type callsExporter struct {
 	// native sends the INSERTs of a native-protocol endpoint; nil over
 	// HTTP, where conn does.
 	native *nativeInserts
-	// mapCall maps spans without an annotation: the configured
-	// callmap.Mapper's Map (tests put a failing one in its place).
+	// mapCall maps spans without an annotation into the INSERT block's
+	// texts: the configured callmap.Mapper's MapTo (tests put a failing one
+	// in its place).
 	mapCall callmap.MapFunc
 	insert  string
 }

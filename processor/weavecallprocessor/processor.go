@@ -78,8 +78,9 @@ type weavecallProcessor struct {
 	logger *zap.Logger
 	tel    *metadata.TelemetryBuilder
 	mapper *callmap.Mapper
-	// mapCall maps one span: mapper.Map, replaced in tests (a mapper that
-	// panics).
+	// mapCall maps one span: mapper.MapTo, called with no Texts (each call
+	// keeps its own memory until its trace is released), replaced in tests
+	// (a mapper that panics).
 	mapCall callmap.MapFunc
 	sizer   ptrace.ProtoMarshaler
 
