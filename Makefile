@@ -59,6 +59,7 @@ FUZZ_TARGETS := \
 	FuzzAnnotation:./internal/callmap:100000x \
 	FuzzAppendCost:./internal/callmap:100000x \
 	FuzzAppendFloat:./internal/callmap:100000x \
+	FuzzEachNumberMember:./internal/callmap:100000x \
 	FuzzParseLiteLLM:./internal/pricing:120000x \
 	FuzzDeriveTrace:./processor/weavecallprocessor:100000x \
 	FuzzProcessor:./processor/weavecallprocessor:10000x \

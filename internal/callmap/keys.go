@@ -100,6 +100,15 @@ const (
 	sSystemInstructions // gen_ai.system_instructions
 	sInvocationParams   // llm.invocation_parameters
 
+	// the Langfuse SDK's own attributes (langfuse.observation.*)
+	sLFModel       // model.name
+	sLFType        // type
+	sLFModelParams // model.parameters (a JSON object text)
+	sLFUsage       // usage_details (a JSON object text)
+	sLFCost        // cost_details (a JSON object text)
+	sLFLevel       // level
+	sLFStatusMsg   // status_message
+
 	slotServiceName // service.name (resource only)
 
 	numSlots
@@ -107,7 +116,7 @@ const (
 
 // Precedence lists: the first slot holding a value wins.
 var (
-	modelSlots     = [...]slot{sRespModel, sReqModel, sLLMModelName, sAIRespModel, sAIModelID}
+	modelSlots     = [...]slot{sRespModel, sReqModel, sLLMModelName, sAIRespModel, sAIModelID, sLFModel}
 	providerSlots  = [...]slot{sProviderName, sGenAISystem, sLLMProvider, sLLMSystem, sAIProvider}
 	displaySlots   = [...]slot{sDisplayName, sToolName1, sToolName2, sToolName3, sAgentName1, sAgentName2}
 	threadSlots    = [...]slot{sThread1, sThread2, sThread3, sThread4, sThread5, sThread6, sThread7}
@@ -175,6 +184,8 @@ var inputConventions = [...]convention{
 	{key: "gen_ai.tool.call.arguments"},
 	{key: "ai.value"},
 	{key: "ai.values"},
+	{key: "langfuse.observation.input"},
+	{key: "langfuse.trace.input"},
 	{key: "input"},
 	{key: "inputs"},
 }
@@ -197,6 +208,8 @@ var outputConventions = [...]convention{
 	{key: "gen_ai.tool.call.result"},
 	{key: "ai.embedding"},
 	{key: "ai.embeddings"},
+	{key: "langfuse.observation.output"},
+	{key: "langfuse.trace.output"},
 	{key: "output"},
 	{key: "outputs"},
 }
@@ -303,6 +316,14 @@ var exactKeys = func() map[string]keyRole {
 
 		keySystemInstr:              {slot: sSystemInstructions},
 		"llm.invocation_parameters": {slot: sInvocationParams},
+
+		"langfuse.observation.model.name":       {slot: sLFModel},
+		"langfuse.observation.type":             {slot: sLFType},
+		"langfuse.observation.model.parameters": {slot: sLFModelParams},
+		"langfuse.observation.usage_details":    {slot: sLFUsage},
+		"langfuse.observation.cost_details":     {slot: sLFCost},
+		"langfuse.observation.level":            {slot: sLFLevel},
+		"langfuse.observation.status_message":   {slot: sLFStatusMsg},
 	}
 	for i, c := range inputConventions {
 		if c.event == "" {
@@ -437,6 +458,18 @@ func kindOfOperation(v string) string {
 		return "agent"
 	case "embeddings":
 		return "embedding"
+	}
+	return ""
+}
+
+// kindOfLangfuse reads langfuse.observation.type: a generation is an LLM
+// call; span and event say nothing.
+func kindOfLangfuse(v string) string {
+	switch v {
+	case "generation":
+		return "llm"
+	case "agent", "tool", "chain", "retriever", "evaluator", "embedding", "guardrail":
+		return v
 	}
 	return ""
 }

@@ -324,9 +324,9 @@ func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 	// 3. status, latency, exception
 	c.Summary.Status = StatusSuccess
 	switch {
-	case span.Status().Code() == ptrace.StatusCodeError:
+	case span.Status().Code() == ptrace.StatusCodeError || st.langfuseError():
 		c.Summary.Status = StatusError
-		c.Exception = exceptionText(events, exception, span.Status().Message())
+		c.Exception = exceptionText(events, exception, firstOf(span.Status().Message(), st.span.firstStr([]slot{sLFStatusMsg})))
 	case c.EndedAt.IsZero():
 		c.Summary.Status = StatusRunning
 	}
@@ -573,6 +573,7 @@ func (st *state) kind() string {
 		{sLLMReqType, kindOfRequestType},
 		{sOperation, kindOfOperation},
 		{sAIOperation, kindOfAIOperation},
+		{sLFType, kindOfLangfuse},
 	} {
 		if st.span.has[r.s] {
 			if k := r.fn(valueString(st.span.v[r.s])); k != "" {
@@ -798,8 +799,10 @@ func (st *state) buildAttributes(rf *resFacts, scope pcommon.InstrumentationScop
 	for _, n := range st.norms {
 		t.add(n.path, 0, n.v)
 	}
-	if v, ok := st.span.first([]slot{sInvocationParams}); ok && v.Type() == pcommon.ValueTypeStr {
-		st.addJSONMembers(t, "model_parameters.", v.Str())
+	for _, k := range [...]slot{sInvocationParams, sLFModelParams} {
+		if v := st.span.v[k]; st.span.has[k] && v.Type() == pcommon.ValueTypeStr {
+			st.addJSONMembers(t, "model_parameters.", v.Str())
+		}
 	}
 	// OTel facts of the span, its scope and resource
 	st.addOTel(t, rf, scope, span)

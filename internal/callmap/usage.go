@@ -86,6 +86,26 @@ func (m *Mapper) usageAndCost(t *Texts, st *state, c *Call) {
 	costTotal, hasCT := s.amount(costTotalSlots[:])
 	costIn, hasCI := s.amount(costInSlots[:])
 	costOut, hasCO := s.amount(costOutSlots[:])
+	if s.has[sLFUsage] {
+		// the Langfuse SDK's usage_details fills what the attributes left out
+		var found [lfUsageFields]string
+		st.lfNumbers(sLFUsage, lfUsageKeys[:], found[:])
+		for i, p := range [...]struct {
+			n   *int64
+			has *bool
+		}{{&in, &hasIn}, {&out, &hasOut}, {&total, &hasTotal}, {&cacheRead, &hasCR}, {&cacheMake, &hasCM}, {&reasoning, &hasR}} {
+			if !*p.has {
+				*p.n, *p.has = jsonCount(found[i])
+			}
+		}
+	}
+	if s.has[sLFCost] && !hasCT && !hasCI && !hasCO {
+		var found [lfCostFields]string
+		st.lfNumbers(sLFCost, lfCostKeys[:], found[:])
+		costTotal, hasCT = jsonUSD(found[lfCostTotal])
+		costIn, hasCI = jsonUSD(found[lfCostIn])
+		costOut, hasCO = jsonUSD(found[lfCostOut])
+	}
 
 	hasUsage := hasIn || hasOut || hasTotal || hasCR || hasCM || hasR
 	appCost := hasCT || hasCI || hasCO
