@@ -20,48 +20,97 @@ func (st *state) langfuseError() bool {
 	return st.span.has[sLFLevel] && strings.EqualFold(valueString(st.span.v[sLFLevel]), "ERROR")
 }
 
-// The usage_details members each usage field reads, the first present
-// winning: Langfuse's own names, then the OpenAI-style names its SDK's
-// integrations pass through.
-var lfUsageKeys = [...][]string{
-	lfIn:        {"input", "prompt_tokens", "input_tokens"},
-	lfOut:       {"output", "completion_tokens", "output_tokens"},
-	lfTotal:     {"total", "total_tokens"},
-	lfCacheRead: {"input_cached_tokens", "input_cache_read", "cache_read_input_tokens"},
-	lfCacheMake: {"input_cache_creation", "cache_creation_input_tokens"},
-	lfReasoning: {"output_reasoning_tokens", "output_reasoning", "reasoning_tokens"},
-}
-
-// The cost_details members (USD) each app cost reads.
-var lfCostKeys = [...][]string{
-	lfCostTotal: {"total"},
-	lfCostIn:    {"input"},
-	lfCostOut:   {"output"},
-}
-
-const (
-	lfIn = iota
-	lfOut
-	lfTotal
-	lfCacheRead
-	lfCacheMake
-	lfReasoning
-	lfUsageFields
+// The usage_details member names the usage details read (the first
+// present wins); they are parts of the input or output sums too.
+var (
+	lfCacheReadKeys = []string{"input_cached_tokens", "input_cache_read", "cache_read_input_tokens"}
+	lfCacheMakeKeys = []string{"input_cache_creation", "cache_creation_input_tokens"}
+	lfReasoningKeys = []string{"output_reasoning_tokens", "output_reasoning", "reasoning_tokens"}
 )
 
-const (
-	lfCostTotal = iota
-	lfCostIn
-	lfCostOut
-	lfCostFields
-)
+// lfUsage holds the counts read from usage_details.
+type lfUsage struct {
+	in, out, total, cacheRead, cacheMake, reasoning             int64
+	hasIn, hasOut, hasTotal, hasCacheRead, hasCacheMake, hasRsn bool
+}
 
-// lfNumbers reads the members named in keys from the JSON object text
-// held by slot k: found[i] is the number text of the first name of
-// keys[i] present, "" when none is. A value that is not an object text (or
-// not valid JSON) yields nothing: it stays visible in attributes only.
-// The texts found live in st's scratch: read them before st writes again.
-func (st *state) lfNumbers(k slot, keys [][]string, found []string) {
+// langfuseUsage reads usage_details as Langfuse counts it: each member is
+// a usage type of its own, disjoint from the others, and the input is the
+// sum of the members whose name contains "input" (the SDK's OpenAI
+// integration writes "input" as the prompt tokens less the cached and
+// audio ones, which come as "input_cached_tokens", "input_audio_tokens"),
+// the output likewise; "total" is the total. OpenAI's own names, which
+// include their details, count only when no such member is there.
+func (st *state) langfuseUsage() (u lfUsage) {
+	var prompt, completion, totalTokens int64
+	var hasPrompt, hasCompletion, hasTotalTokens bool
+	rank := [3]int{len(lfCacheReadKeys), len(lfCacheMakeKeys), len(lfReasoningKeys)}
+	detail := func(name string, n int64, keys []string, r *int, v *int64, has *bool) {
+		for i, k := range keys {
+			if k == name && i < *r {
+				*r, *v, *has = i, n, true
+			}
+		}
+	}
+	st.eachLFNumber(sLFUsage, func(name, num string) {
+		n, ok := jsonCount(num)
+		if !ok {
+			return
+		}
+		switch {
+		case strings.Contains(name, "input"):
+			u.in, u.hasIn = u.in+n, true
+		case strings.Contains(name, "output"):
+			u.out, u.hasOut = u.out+n, true
+		case name == "total":
+			u.total, u.hasTotal = n, true
+		case name == "prompt_tokens":
+			prompt, hasPrompt = n, true
+		case name == "completion_tokens":
+			completion, hasCompletion = n, true
+		case name == "total_tokens":
+			totalTokens, hasTotalTokens = n, true
+		}
+		detail(name, n, lfCacheReadKeys, &rank[0], &u.cacheRead, &u.hasCacheRead)
+		detail(name, n, lfCacheMakeKeys, &rank[1], &u.cacheMake, &u.hasCacheMake)
+		detail(name, n, lfReasoningKeys, &rank[2], &u.reasoning, &u.hasRsn)
+	})
+	if !u.hasIn {
+		u.in, u.hasIn = prompt, hasPrompt
+	}
+	if !u.hasOut {
+		u.out, u.hasOut = completion, hasCompletion
+	}
+	if !u.hasTotal {
+		u.total, u.hasTotal = totalTokens, hasTotalTokens
+	}
+	return u
+}
+
+// langfuseCost reads cost_details: its "total", "input" and "output"
+// members, in USD.
+func (st *state) langfuseCost() (total, in, out float64, hasTotal, hasIn, hasOut bool) {
+	st.eachLFNumber(sLFCost, func(name, num string) {
+		f, ok := jsonUSD(num)
+		if !ok {
+			return
+		}
+		switch name {
+		case "total":
+			total, hasTotal = f, true
+		case "input":
+			in, hasIn = f, true
+		case "output":
+			out, hasOut = f, true
+		}
+	})
+	return total, in, out, hasTotal, hasIn, hasOut
+}
+
+// eachLFNumber calls f with the number members of the JSON object text
+// held by slot k (eachNumberMember). A value that is not an object text
+// (or not valid JSON) yields nothing: it stays visible in attributes only.
+func (st *state) eachLFNumber(k slot, f func(name, num string)) {
 	v := st.span.v[k]
 	if !st.span.has[k] || v.Type() != pcommon.ValueTypeStr {
 		return
@@ -70,28 +119,15 @@ func (st *state) lfNumbers(k slot, keys [][]string, found []string) {
 	if len(s) < 2 || s[0] != '{' || (st.w.max > 0 && len(s) > st.w.max) {
 		return
 	}
-	// Compacted in the scratch past what is written: valid, and with no
-	// whitespace left for the walk below to skip. (The texts are copied
-	// out already; the scratch is only grown here.)
+	// Compacted into the scratch past what is written, then given back:
+	// valid, and with no whitespace for the walk to skip. (The call's
+	// texts are copied out of the scratch before usage is read.)
 	mark := len(st.raw)
 	out, ok := appendCompactJSON(st.raw, s)
 	st.raw = out[:mark]
-	if !ok {
-		return
+	if ok && len(out) > mark {
+		eachNumberMember(unsafe.String(&out[mark], len(out)-mark), f)
 	}
-	if len(out) == mark {
-		return
-	}
-	var rank [lfUsageFields]int8 // position in keys[i] of found[i]'s name
-	eachNumberMember(unsafe.String(&out[mark], len(out)-mark), func(name, num string) {
-		for i, names := range keys {
-			for r, n := range names {
-				if n == name && (found[i] == "" || int8(r) < rank[i]) {
-					found[i], rank[i] = num, int8(r)
-				}
-			}
-		}
-	})
 }
 
 // eachNumberMember calls f with every member of the JSON object text s

@@ -53,17 +53,21 @@ func TestLangfuse(t *testing.T) {
 		{"the GenAI model wins", kvs{"gen_ai.request.model": "m1", "langfuse.observation.model.name": "m2"}, func(t *testing.T, c Call, _ Record) {
 			assert.Equal(t, "m1", c.Model)
 		}},
-		{"usage details", kvs{"langfuse.observation.model.name": "m1", "langfuse.observation.usage_details": `{"input":10,"output":5,"total":15,"input_cached_tokens":4,"output_reasoning_tokens":2}`}, func(t *testing.T, c Call, _ Record) {
+		{"usage details: every input and output part counts", kvs{"langfuse.observation.model.name": "m1", "langfuse.observation.usage_details": `{"input":18,"output":50,"total":86,"input_cached_tokens":18,"input_audio_tokens":0,"output_reasoning_tokens":4,"output_audio_tokens":0}`}, func(t *testing.T, c Call, _ Record) {
 			require.Len(t, c.Summary.Usage, 1)
-			assert.Equal(t, ModelUsage{Model: "m1", Usage: Usage{Requests: 1, InputTokens: 10, OutputTokens: 5, TotalTokens: 15, CacheReadInputTokens: 4, ReasoningTokens: 2}}, c.Summary.Usage[0])
-			assert.Equal(t, int64(15), c.TotalTokens)
+			assert.Equal(t, ModelUsage{Model: "m1", Usage: Usage{Requests: 1, InputTokens: 36, OutputTokens: 54, TotalTokens: 86, CacheReadInputTokens: 18, ReasoningTokens: 4}}, c.Summary.Usage[0])
+			assert.Equal(t, int64(36), c.InputTokens)
+			assert.Equal(t, int64(86), c.TotalTokens)
+		}},
+		{"usage details with Anthropic's cache names, no total", kvs{"langfuse.observation.usage_details": `{"input":100,"output":5,"cache_read_input_tokens":300,"cache_creation_input_tokens":20}`}, func(t *testing.T, c Call, _ Record) {
+			assert.Equal(t, Usage{Requests: 1, InputTokens: 420, OutputTokens: 5, TotalTokens: 425, CacheReadInputTokens: 300, CacheCreationInputTokens: 20}, c.Summary.Usage[0].Usage)
 		}},
 		{"usage details with OpenAI names, strings and integral decimals", kvs{"langfuse.observation.usage_details": `{"prompt_tokens":"7","completion_tokens":3.0,"nested":{"input":99},"list":[1,{"output":2}]}`}, func(t *testing.T, c Call, _ Record) {
 			require.Len(t, c.Summary.Usage, 1)
 			assert.Equal(t, Usage{Requests: 1, InputTokens: 7, OutputTokens: 3, TotalTokens: 10}, c.Summary.Usage[0].Usage)
 		}},
-		{"Langfuse's own name beats the OpenAI one in any order", kvs{"langfuse.observation.usage_details": `{"prompt_tokens":1,"input":2}`}, func(t *testing.T, c Call, _ Record) {
-			assert.Equal(t, int64(2), c.Summary.Usage[0].InputTokens)
+		{"Langfuse's own names beat OpenAI's, which include their details", kvs{"langfuse.observation.usage_details": `{"prompt_tokens":36,"input":2,"completion_tokens":9,"total_tokens":45}`}, func(t *testing.T, c Call, _ Record) {
+			assert.Equal(t, Usage{Requests: 1, InputTokens: 2, OutputTokens: 9, TotalTokens: 45}, c.Summary.Usage[0].Usage)
 		}},
 		{"span attributes beat usage details", kvs{"gen_ai.usage.input_tokens": 100, "langfuse.observation.usage_details": `{"input":1,"output":2}`}, func(t *testing.T, c Call, _ Record) {
 			assert.Equal(t, Usage{Requests: 1, InputTokens: 100, OutputTokens: 2, TotalTokens: 102}, c.Summary.Usage[0].Usage)

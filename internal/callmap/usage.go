@@ -88,23 +88,25 @@ func (m *Mapper) usageAndCost(t *Texts, st *state, c *Call) {
 	costOut, hasCO := s.amount(costOutSlots[:])
 	if s.has[sLFUsage] {
 		// the Langfuse SDK's usage_details fills what the attributes left out
-		var found [lfUsageFields]string
-		st.lfNumbers(sLFUsage, lfUsageKeys[:], found[:])
-		for i, p := range [...]struct {
-			n   *int64
-			has *bool
-		}{{&in, &hasIn}, {&out, &hasOut}, {&total, &hasTotal}, {&cacheRead, &hasCR}, {&cacheMake, &hasCM}, {&reasoning, &hasR}} {
+		lf := st.langfuseUsage()
+		for _, p := range [...]struct {
+			n, from      *int64
+			has, hasFrom *bool
+		}{
+			{&in, &lf.in, &hasIn, &lf.hasIn},
+			{&out, &lf.out, &hasOut, &lf.hasOut},
+			{&total, &lf.total, &hasTotal, &lf.hasTotal},
+			{&cacheRead, &lf.cacheRead, &hasCR, &lf.hasCacheRead},
+			{&cacheMake, &lf.cacheMake, &hasCM, &lf.hasCacheMake},
+			{&reasoning, &lf.reasoning, &hasR, &lf.hasRsn},
+		} {
 			if !*p.has {
-				*p.n, *p.has = jsonCount(found[i])
+				*p.n, *p.has = *p.from, *p.hasFrom
 			}
 		}
 	}
 	if s.has[sLFCost] && !hasCT && !hasCI && !hasCO {
-		var found [lfCostFields]string
-		st.lfNumbers(sLFCost, lfCostKeys[:], found[:])
-		costTotal, hasCT = jsonUSD(found[lfCostTotal])
-		costIn, hasCI = jsonUSD(found[lfCostIn])
-		costOut, hasCO = jsonUSD(found[lfCostOut])
+		costTotal, costIn, costOut, hasCT, hasCI, hasCO = st.langfuseCost()
 	}
 
 	hasUsage := hasIn || hasOut || hasTotal || hasCR || hasCM || hasR

@@ -14,16 +14,16 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// inputKeys are the input conventions of DESIGN.md §2 that the fixtures
-// use, in the order they are recognised; an attribute carries one when it
+// inputKeys are the input conventions of DESIGN.md §2 (and the Langfuse
+// SDK's, after them) that the fixtures use, in the order they are recognised; an attribute carries one when it
 // is the key or is under it (ai.prompt.messages, gen_ai.prompt.0.content).
-var inputKeys = []string{"ai.prompt", "gen_ai.prompt", "input.value", "gen_ai.input.messages", "traceloop.entity.input"}
+var inputKeys = []string{"ai.prompt", "gen_ai.prompt", "input.value", "gen_ai.input.messages", "traceloop.entity.input", "langfuse.observation.input"}
 
 // producers name the fixtures testdata/<producer>-*.otlp.json.
-var producers = []string{"aisdk", "openinference", "traceloop"}
+var producers = []string{"aisdk", "openinference", "traceloop", "langfuse"}
 
 // TestProducerFixtures replays traces recorded from real producers (the
-// Vercel AI SDK, OpenInference and Traceloop instrumentations, see
+// Vercel AI SDK, OpenInference and Traceloop instrumentations, the Langfuse SDK, see
 // testdata/producers) over OTLP/HTTP JSON, as those SDKs send them, and
 // checks each span became its call: ids and tree, op names, and inputs
 // under the convention's source key.

@@ -48,10 +48,12 @@ async function startCapture() {
 
   return {
     // provider returns a tracer provider for one service (resource); spans go to the capture server.
-    provider(attributes) {
+    // processor(exporter) builds the span processor around the exporter (default: BatchSpanProcessor),
+    // for producers that ship their own processor (Langfuse's LangfuseSpanProcessor).
+    provider(attributes, { processor = (exporter) => new BatchSpanProcessor(exporter) } = {}) {
       const tp = new BasicTracerProvider({
         resource: defaultResource().merge(resourceFromAttributes(attributes)),
-        spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
+        spanProcessors: [processor(new OTLPTraceExporter({ url }))],
       });
       providers.push(tp);
       return tp;
