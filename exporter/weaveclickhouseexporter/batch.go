@@ -1,7 +1,6 @@
 package weaveclickhouseexporter // import "github.com/callhouse/callhouse/exporter/weaveclickhouseexporter"
 
 import (
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
@@ -10,7 +9,8 @@ import (
 
 // batchSource reads a flushed batch's spans as records, one INSERT block
 // at a time, into its writer's chunk: the processor's annotation when a
-// span has one, the shared mapping otherwise. A block's records, their
+// span has one (with the inputs, output and attributes mapped from the
+// span), the shared mapping otherwise. A block's records, their
 // texts and the calls mapped for them (written into the same recycled
 // texts) are dead once the block is encoded, so the next block reuses
 // their memory: an INSERT holds one block of records, whatever the
@@ -25,7 +25,7 @@ type batchSource struct {
 	// or trace id have no call to be and are skipped.
 	left   int
 	mapped int // spans mapped here (no annotation) so far
-	failed int // spans the mapping failed on: not written (see mapSpan)
+	failed int // spans the mapping failed on: not written (see next)
 }
 
 // newBatchSource starts reading td into w; skipped counts its spans
@@ -74,15 +74,17 @@ func (s *batchSource) next() []callmap.Record {
 		if !callmap.Keyed(span) {
 			continue
 		}
-		r, ok := w.texts.FromAnnotation(span)
-		if !ok {
-			call, mapped := s.e.mapSpan(w.texts, rs.Resource(), ss.Scope(), span)
-			if !mapped {
-				s.failed++
-				s.left--
-				continue
-			}
-			r = w.texts.Record(&call)
+		r, annotated, err := callmap.ReadCall(s.e.mapCall, w.texts, rs.Resource(), ss.Scope(), span)
+		if err != nil {
+			// A panic in the mapper (a bug met on odd input) must not take
+			// the collector down: the span is left out, logged and counted
+			// as skipped.
+			s.e.logger.Error("a span is not written as a call", zap.Error(err))
+			s.failed++
+			s.left--
+			continue
+		}
+		if !annotated {
 			s.mapped++
 		}
 		w.chunk = append(w.chunk, r)
@@ -99,16 +101,4 @@ func fieldBytes(r *callmap.Record) int {
 		len(r.DisplayName) + len(r.Exception) + len(r.Inputs) + len(r.Output) + len(r.Attributes) + len(r.Summary) +
 		len(r.ThreadID) + len(r.TurnID) + len(r.WBUserID) + len(r.WBRunID) + len(r.Kind) + len(r.Model) +
 		len(r.Provider) + len(r.Operation) + len(r.Status)
-}
-
-// mapSpan maps a span the processor did not annotate. A panic in the
-// mapper (a bug met on odd input) must not take the collector down: the
-// span is then left out, logged and counted as skipped (see
-// callmap.MapGuarded).
-func (e *callsExporter) mapSpan(t *callmap.Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (c callmap.Call, ok bool) {
-	if err := callmap.MapGuarded(e.mapCall, t, res, scope, span, &c); err != nil {
-		e.logger.Error("a span is not written as a call", zap.Error(err))
-		return c, false
-	}
-	return c, true
 }

@@ -36,9 +36,10 @@ type callsExporter struct {
 	// native sends the INSERTs of a native-protocol endpoint; nil over
 	// HTTP, where conn does.
 	native *nativeInserts
-	// mapCall maps spans without an annotation into the INSERT block's
-	// texts: the configured callmap.Mapper's MapTo (tests put a failing one
-	// in its place).
+	// mapCall maps spans into the INSERT block's texts: those without an
+	// annotation whole, those the processor annotated for their inputs,
+	// output and attributes (see callmap.ReadCall). The configured
+	// callmap.Mapper's MapTo; tests put a failing one in its place.
 	mapCall callmap.MapFunc
 	insert  string
 }

@@ -87,9 +87,13 @@ func benchMapper(b testing.TB) *Mapper {
 //   - exporter: the call's JSON and summary are written into a recycled
 //     Texts, Reset every exporterBlock calls as the exporter's is after each
 //     INSERT block: the mapping reuses its memory;
-//   - processor: the call's JSON is an allocation of its own (Map), as the
-//     processor keeps each call until its trace is released, and the
-//     summary goes into a Texts that is never Reset, as a release's does.
+//   - processor: MapFactsTo, the call without its inputs, output and
+//     attributes texts (the exporter maps those from the span), in memory
+//     of its own, as the processor keeps each call until its trace is
+//     released; the summary goes into a Texts that is never Reset, as a
+//     release's does;
+//   - owned: Map, the whole call in memory of its own (what the processor
+//     kept per span before it left the texts to the exporter).
 func BenchmarkMap(b *testing.B) {
 	m := benchMapper(b)
 	res, scope, span := realisticSpan()
@@ -107,6 +111,13 @@ func BenchmarkMap(b *testing.B) {
 		})
 	})
 	b.Run("processor", func(b *testing.B) {
+		var texts Texts
+		benchMap(b, func(int) {
+			c := m.MapFactsTo(nil, res, scope, span)
+			_ = texts.Record(&c)
+		})
+	})
+	b.Run("owned", func(b *testing.B) {
 		var texts Texts
 		benchMap(b, func(int) {
 			c := m.Map(res, scope, span)

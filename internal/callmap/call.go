@@ -43,6 +43,10 @@ type Call struct {
 	Inputs     []byte
 	Output     []byte
 	Attributes []byte
+	// NoTexts: the call was mapped by MapFactsTo, without Inputs, Output
+	// and Attributes (nil, not empty); its Record then needs them (see
+	// Record.NeedsTexts).
+	NoTexts bool
 
 	Summary Summary
 

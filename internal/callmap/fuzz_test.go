@@ -5,13 +5,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // FuzzMap feeds arbitrary OTLP JSON through Map and ToRecord: no panic,
 // every JSON field valid JSON and valid UTF-8, and the call of a mapper
 // that has seen every input before (its caches warm) the call of a fresh
-// one. The seed corpus is every fixture in ../../testdata plus
+// one; MapFactsTo's call and the record read back from its annotation
+// agree with Map's (checkFacts). The seed corpus is every fixture in ../../testdata plus
 // testdata/fuzz/FuzzMap.
 func FuzzMap(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(fixturesDir, "*.otlp.json"))
@@ -45,6 +48,7 @@ func FuzzMap(f *testing.F) {
 					if c.Summary.Status == StatusError && c.Exception == "" {
 						t.Fatal("error without exception text")
 					}
+					checkFacts(t, m, rs.Resource(), ss.Scope(), span, &c)
 					wants = append(wants, string(got))
 				}
 			}
@@ -75,4 +79,34 @@ func checkMappedInto(t *testing.T, m *Mapper, td ptrace.Traces, wants []string) 
 		}
 		texts.Reset()
 	}
+}
+
+// checkFacts checks the processor's side of the hand-over against Map's
+// call c of the same span: MapFactsTo gives c without its three texts, and
+// the record of that call, annotated on the span and read back as the
+// exporter reads it (ReadCall, the texts mapped from the span), is c's
+// record.
+func checkFacts(t *testing.T, m *Mapper, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, c *Call) {
+	t.Helper()
+	facts := m.MapFactsTo(nil, res, scope, span)
+	want := *c
+	want.Inputs, want.Output, want.Attributes, want.NoTexts = nil, nil, nil, true
+	require.Equal(t, want, facts, "MapFactsTo is Map without the texts")
+
+	rec := facts.ToRecord()
+	require.True(t, rec.NeedsTexts())
+	rec.Version = 7
+	annotated := ptrace.NewSpan()
+	span.CopyTo(annotated)
+	Annotate(annotated, &rec)
+	got, ok, err := ReadCall(m.MapTo, nil, res, scope, annotated)
+	require.NoError(t, err)
+	require.True(t, ok, "the annotation is read")
+	wantRec := c.ToRecord()
+	wantRec.Version = 7
+	if !wantRec.StartedAt.Equal(got.StartedAt) || !wantRec.EndedAt.Equal(got.EndedAt) {
+		t.Fatalf("times: %v %v, want %v %v", got.StartedAt, got.EndedAt, wantRec.StartedAt, wantRec.EndedAt)
+	}
+	got.StartedAt, got.EndedAt = wantRec.StartedAt, wantRec.EndedAt
+	require.Equal(t, wantRec, got, "the record read back with the texts mapped from the span")
 }

@@ -269,6 +269,21 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 // entries taken from t too: for calls that die together, as an exporter's
 // INSERT block's do, and then mapping allocates nothing. A nil t is Map.
 func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
+	return m.mapTo(t, res, scope, span, true)
+}
+
+// MapFactsTo is MapTo without the call's Inputs, Output and Attributes,
+// the texts that restate the span's own attributes and events (they are
+// left nil): every other field, the summary's included, is MapTo's. It is
+// what the processor keeps of a span while its trace is buffered: the
+// texts are most of a call's memory and most of its mapping work, and the
+// exporter writes them from the span itself (see Record.NeedsTexts).
+func (m *Mapper) MapFactsTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
+	return m.mapTo(t, res, scope, span, false)
+}
+
+// mapTo is MapTo, with the three texts only when texts is set.
+func (m *Mapper) mapTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, texts bool) Call {
 	st := m.getState()
 	defer m.putState(st)
 	var c Call
@@ -349,11 +364,17 @@ func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 	// (in that order), moved together over the scratch written between
 	// them, then copied to one allocation the call owns (or into t)
 	var parts [4][2]int
-	parts[0] = st.buildInputs(bestIn, events)
-	parts[1] = st.buildOutput(bestOut, events)
-	parts[2] = st.buildAttributes(rf, scope, span, c.Kind)
+	if texts {
+		parts[0] = st.buildInputs(bestIn, events)
+		parts[1] = st.buildOutput(bestOut, events)
+		parts[2] = st.buildAttributes(rf, scope, span, c.Kind)
+	}
 	parts[3] = st.buildCustomSummary(m.cfg.SummaryPrefix)
-	start, end := parts[0][0], parts[0][0]
+	start := parts[0][0]
+	if !texts {
+		start = parts[3][0]
+	}
+	end := start
 	for i, p := range parts {
 		if p[1] > p[0] {
 			copy(st.raw[end:], st.raw[p[0]:p[1]])
@@ -368,6 +389,7 @@ func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 		}
 	}
 	c.Inputs, c.Output, c.Attributes, c.Summary.Custom = out[0], out[1], out[2], out[3]
+	c.NoTexts = !texts
 
 	// 5. usage and cost
 	m.usageAndCost(t, st, &c)

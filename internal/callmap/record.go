@@ -45,12 +45,18 @@ type Record struct {
 // stores the derived call. Spans carrying it are written as they are;
 // others are mapped.
 //
-// Its value is a map of five strings: the four JSON fields (inputs,
-// output, attributes, summary) as JSON text, and "call", one JSON object
-// holding the other fields in snake_case (ids and times are the span's
-// own and are not repeated). Every map entry costs an allocation and a
-// lookup on both sides of the hand-over, so the scalar fields travel
-// together; all of it stays readable in a debug exporter's output.
+// Its value is a map of two strings: "summary", the summary as JSON text,
+// and "call", one JSON object holding the other fields in snake_case (ids
+// and times are the span's own and are not repeated). The call's inputs,
+// output and attributes are not in it: they restate the span's own
+// attributes and events, so a reader maps the span for them (see
+// Record.NeedsTexts) rather than the span carrying everything twice. A
+// record that has them (mapped with MapTo) adds them as three more
+// strings, "inputs", "output" and "attributes", the layout of earlier
+// releases, which readers still take whole. Every map entry costs an
+// allocation and a lookup on both sides of the hand-over, so the scalar
+// fields travel together; all of it stays readable in a debug exporter's
+// output.
 const AnnotationKey = "callhouse.call"
 
 // Annotation keys: the map's entries, then the members of its "call" object.
@@ -97,12 +103,31 @@ func (t *Texts) Annotate(span ptrace.Span, r *Record) {
 	attrs := span.Attributes()
 	attrs.EnsureCapacity(attrs.Len() + 1)
 	m := attrs.PutEmptyMap(AnnotationKey)
-	m.EnsureCapacity(5)
+	if r.NeedsTexts() {
+		m.EnsureCapacity(2)
+	} else {
+		m.EnsureCapacity(5)
+	}
 	m.PutStr(annCall, t.text(r.appendCallJSON))
-	m.PutStr(annInputs, r.Inputs)
-	m.PutStr(annOutput, r.Output)
-	m.PutStr(annAttributes, r.Attributes)
+	if !r.NeedsTexts() {
+		m.PutStr(annInputs, r.Inputs)
+		m.PutStr(annOutput, r.Output)
+		m.PutStr(annAttributes, r.Attributes)
+	}
 	m.PutStr(annSummary, r.Summary)
+}
+
+// NeedsTexts reports whether r lacks the call's Inputs, Output and
+// Attributes: it was encoded from a call mapped by MapFactsTo, or read
+// from an annotation without them. SetTexts fills them in.
+func (r *Record) NeedsTexts() bool { return r.Inputs == "" && r.Output == "" && r.Attributes == "" }
+
+// SetTexts gives r the Inputs, Output and Attributes of c, the same span
+// mapped by Map or MapTo (c's bytes are shared, not copied).
+func (r *Record) SetTexts(c *Call) {
+	r.Inputs = jsonText(c.Inputs, "{}")
+	r.Output = jsonText(c.Output, "null")
+	r.Attributes = jsonText(c.Attributes, "{}")
 }
 
 // appendCallJSON appends the "call" object of the annotation.
@@ -139,8 +164,9 @@ func (r *Record) appendCallJSON(b []byte) []byte {
 }
 
 // FromAnnotation reads the record the processor stored on the span. ok is
-// false when the span carries no annotation, or one of another layout (an
-// older release's, or not ours), and then the span must be mapped.
+// false when the span carries no annotation, or one of another layout (not
+// ours), and then the span must be mapped. An annotation without the texts
+// (the processor's, see AnnotationKey) gives a record that NeedsTexts.
 func FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 	var t *Texts
 	return t.FromAnnotation(span)
@@ -158,7 +184,7 @@ func (t *Texts) FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 	if end := span.EndTimestamp(); end != 0 {
 		r.EndedAt = end.AsTime().UTC()
 	}
-	fields, parts := false, 0
+	fields, texts, summary := false, 0, false
 	for k, val := range v.Map().All() {
 		if val.Type() != pcommon.ValueTypeStr {
 			return Record{}, false
@@ -167,17 +193,18 @@ func (t *Texts) FromAnnotation(span ptrace.Span) (r Record, ok bool) {
 		case annCall:
 			fields = r.setCallFields(val.Str())
 		case annInputs:
-			r.Inputs, parts = val.Str(), parts+1
+			r.Inputs, texts = val.Str(), texts+1
 		case annOutput:
-			r.Output, parts = val.Str(), parts+1
+			r.Output, texts = val.Str(), texts+1
 		case annAttributes:
-			r.Attributes, parts = val.Str(), parts+1
+			r.Attributes, texts = val.Str(), texts+1
 		case annSummary:
-			r.Summary, parts = val.Str(), parts+1
+			r.Summary, summary = val.Str(), true
 		}
 	}
-	// An annotation without the fields every call has is not ours.
-	return r, fields && parts == 4 && r.ProjectID != "" && r.OpName != "" && r.Status != ""
+	// An annotation without the fields every call has is not ours; the
+	// texts come all three or none.
+	return r, fields && summary && (texts == 0 || texts == 3) && r.ProjectID != "" && r.OpName != "" && r.Status != ""
 }
 
 // setCallFields reads the annotation's "call" object into r. It reads what
@@ -330,17 +357,17 @@ func (t *Texts) Record(c *Call) Record {
 		OpName:    c.OpName, OpSafeName: c.OpSafeName,
 		DisplayName: c.DisplayName,
 		StartedAt:   c.StartedAt, EndedAt: c.EndedAt,
-		Exception:  c.Exception,
-		Inputs:     jsonText(c.Inputs, "{}"),
-		Output:     jsonText(c.Output, "null"),
-		Attributes: jsonText(c.Attributes, "{}"),
-		ThreadID:   c.ThreadID, TurnID: c.TurnID,
+		Exception: c.Exception,
+		ThreadID:  c.ThreadID, TurnID: c.TurnID,
 		WBUserID: c.WBUserID, WBRunID: c.WBRunID,
 		Kind: c.Kind, Model: c.Model, Provider: c.Provider, Operation: c.Operation,
 		Status:      c.Summary.Status,
 		InputTokens: c.InputTokens, OutputTokens: c.OutputTokens, TotalTokens: c.TotalTokens,
 		CostUSD: c.CostUSD, HasCost: c.HasCost,
 		Version: c.Version,
+	}
+	if !c.NoTexts {
+		r.SetTexts(c)
 	}
 	if !c.Summary.latencyUnknown() {
 		r.LatencyMS = c.Summary.LatencyMS

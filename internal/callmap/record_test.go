@@ -60,6 +60,19 @@ func TestAnnotationRoundTrip(t *testing.T) {
 			assert.Equal(t, 2, span.Attributes().Len(), "one annotation next to the span's attribute")
 		})
 	}
+	t.Run("without texts, as the processor writes it", func(t *testing.T) {
+		r := full
+		r.Inputs, r.Output, r.Attributes = "", "", ""
+		require.True(t, r.NeedsTexts())
+		span := annotatedSpan()
+		Annotate(span, &r)
+		ann, _ := span.Attributes().Get(AnnotationKey)
+		assert.Equal(t, 2, ann.Map().Len(), "call and summary only")
+		got, ok := FromAnnotation(span)
+		require.True(t, ok)
+		assert.True(t, got.NeedsTexts())
+		assert.Equal(t, withSpanFacts(r), got)
+	})
 	t.Run("NaN cost", func(t *testing.T) {
 		span := annotatedSpan()
 		Annotate(span, &nan)
@@ -90,9 +103,15 @@ func TestAnnotationOfAnotherLayout(t *testing.T) {
 			m.PutStr("op_name", "o")
 			m.PutStr("status", "success")
 		},
-		"call missing":      func(m pcommon.Map) { putParts(m) },
-		"a part missing":    func(m pcommon.Map) { m.PutStr(annCall, good); m.PutStr(annInputs, "{}") },
-		"call not a string": func(m pcommon.Map) { putParts(m); m.PutInt(annCall, 1) },
+		"call missing":   func(m pcommon.Map) { putParts(m) },
+		"a part missing": func(m pcommon.Map) { m.PutStr(annCall, good); m.PutStr(annInputs, "{}") },
+		"two of the three texts": func(m pcommon.Map) {
+			putParts(m)
+			m.Remove(annOutput)
+			m.PutStr(annCall, good)
+		},
+		"summary missing, no texts": func(m pcommon.Map) { m.PutStr(annCall, good) },
+		"call not a string":         func(m pcommon.Map) { putParts(m); m.PutInt(annCall, 1) },
 		"unknown field": func(m pcommon.Map) {
 			putParts(m)
 			m.PutStr(annCall, strings.Replace(good, `"status"`, `"colour":"red","status"`, 1))
@@ -130,8 +149,18 @@ func TestAnnotationOfAnotherLayout(t *testing.T) {
 		m := span.Attributes().PutEmptyMap(AnnotationKey)
 		putParts(m)
 		m.PutStr(annCall, good)
-		_, ok := FromAnnotation(span)
+		r, ok := FromAnnotation(span)
 		assert.True(t, ok)
+		assert.False(t, r.NeedsTexts())
+	})
+	t.Run("the good one without texts is read", func(t *testing.T) {
+		span := annotatedSpan()
+		m := span.Attributes().PutEmptyMap(AnnotationKey)
+		m.PutStr(annSummary, "{}")
+		m.PutStr(annCall, good)
+		r, ok := FromAnnotation(span)
+		assert.True(t, ok)
+		assert.True(t, r.NeedsTexts())
 	})
 }
 

@@ -224,13 +224,26 @@ func emittedSpans(t *testing.T, batches []ptrace.Traces) []emitted {
 	t.Helper()
 	var out []emitted
 	for _, td := range batches {
-		eachSpan(td, func(rs ptrace.ResourceSpans, _ ptrace.ScopeSpans, _ int32, span ptrace.Span) {
+		eachSpan(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, _ int32, span ptrace.Span) {
 			svc, _ := rs.Resource().Attributes().Get("service.name")
-			rec, ok := callmap.FromAnnotation(span)
+			rec, ok := readCall(t, rs, ss, span)
 			out = append(out, emitted{rec: rec, annotated: ok, service: svc.AsString(), name: span.Name()})
 		})
 	}
 	return out
+}
+
+// readCall reads a span's call as the exporter does (callmap.ReadCall:
+// the annotation, completed with the texts mapped from the span with the
+// default mapping); ok reports that the span was annotated.
+func readCall(t *testing.T, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) (callmap.Record, bool) {
+	t.Helper()
+	if _, annotated := callmap.FromAnnotation(span); !annotated {
+		return callmap.Record{}, false
+	}
+	r, _, err := callmap.ReadCall(defaultMapper(t).MapTo, nil, rs.Resource(), ss.Scope(), span)
+	require.NoError(t, err)
+	return r, true
 }
 
 func (h *harness) emitted() []emitted { return emittedSpans(h.t, h.sink.AllTraces()) }
@@ -335,3 +348,17 @@ func spanCounts(batches []ptrace.Traces) map[string]int {
 	}
 	return n
 }
+
+// defaultMapper is the mapping of the default config, as an exporter with
+// the default config maps the texts of annotated spans (built once: it
+// loads the price table).
+func defaultMapper(t *testing.T) *callmap.Mapper {
+	t.Helper()
+	m, err := defaultMapperOnce()
+	require.NoError(t, err)
+	return m
+}
+
+var defaultMapperOnce = sync.OnceValues(func() (*callmap.Mapper, error) {
+	return callmap.NewMapper(callmap.DefaultConfig())
+})

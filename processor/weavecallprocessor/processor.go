@@ -78,9 +78,12 @@ type weavecallProcessor struct {
 	logger *zap.Logger
 	tel    *metadata.TelemetryBuilder
 	mapper *callmap.Mapper
-	// mapCall maps one span: mapper.MapTo, called with no Texts (each call
-	// keeps its own memory until its trace is released), replaced in tests
-	// (a mapper that panics).
+	// mapCall maps one span: mapper.MapFactsTo, called with no Texts (each
+	// call keeps its own memory until its trace is released), replaced in
+	// tests (a mapper that panics). The call's inputs, output and
+	// attributes are left out: they restate the span, which the buffer
+	// holds anyway, and the exporter maps them from it (see
+	// callmap.AnnotationKey).
 	mapCall callmap.MapFunc
 	sizer   ptrace.ProtoMarshaler
 
@@ -124,7 +127,7 @@ func newProcessor(set processor.Settings, cfg *Config, next consumer.Traces) (*w
 		now: time.Now, tick: sweepPeriod(cfg), done: make(chan struct{}),
 		reason: map[string]metric.AddOption{},
 	}
-	p.mapCall = mapper.MapTo
+	p.mapCall = mapper.MapFactsTo
 	for _, r := range []string{reasonRootIdle, reasonMaxWait, reasonMemoryLimit, reasonShutdown, reasonUngrouped, reasonLate} {
 		p.reason[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
 	}

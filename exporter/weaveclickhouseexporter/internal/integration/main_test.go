@@ -115,7 +115,8 @@ func fixtures(t testing.TB) map[string]ptrace.Traces {
 }
 
 // mapped is what the exporter must store for td: per span, the processor's
-// annotation or else the shared mapping with default settings.
+// annotation (its texts mapped from the span when it has none) or else the
+// shared mapping, with default settings.
 func mapped(t testing.TB, td ptrace.Traces) []callmap.Record {
 	t.Helper()
 	m, err := callmap.NewMapper(callmap.DefaultConfig())
@@ -127,11 +128,8 @@ func mapped(t testing.TB, td ptrace.Traces) []callmap.Record {
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				r, ok := callmap.FromAnnotation(spans.At(k))
-				if !ok {
-					c := m.Map(rss.At(i).Resource(), sss.At(j).Scope(), spans.At(k))
-					r = c.ToRecord()
-				}
+				r, _, err := callmap.ReadCall(m.MapTo, nil, rss.At(i).Resource(), sss.At(j).Scope(), spans.At(k))
+				require.NoError(t, err)
 				out = append(out, r)
 			}
 		}

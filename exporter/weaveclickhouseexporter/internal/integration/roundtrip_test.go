@@ -32,14 +32,21 @@ func TestRoundTripFixtures(t *testing.T) {
 			t.Run("mapped by the exporter", func(t *testing.T) {
 				roundTrip(t, td, want)
 			})
+			versioned := slices.Clone(want)
+			for i := range versioned {
+				versioned[i].Version = 7
+			}
 			t.Run("annotated by the processor", func(t *testing.T) {
 				annotated := ptrace.NewTraces()
 				td.CopyTo(annotated)
-				annotate(annotated, want, 7)
-				for i := range want {
-					want[i].Version = 7
-				}
-				roundTrip(t, annotated, want)
+				annotate(annotated, want, 7, false)
+				roundTrip(t, annotated, versioned)
+			})
+			t.Run("annotated with the texts, as earlier releases did", func(t *testing.T) {
+				annotated := ptrace.NewTraces()
+				td.CopyTo(annotated)
+				annotate(annotated, want, 7, true)
+				roundTrip(t, annotated, versioned)
 			})
 		})
 	}
@@ -55,7 +62,7 @@ func TestRoundTripManyBlocks(t *testing.T) {
 	want := mapped(t, td)
 	annotated := ptrace.NewTraces()
 	td.CopyTo(annotated)
-	annotate(annotated, want, 7)
+	annotate(annotated, want, 7, false)
 	for name, endpoint := range map[string]string{"native": "", "http": httpEndpoint()} {
 		t.Run(name+"/mapped by the exporter", func(t *testing.T) {
 			roundTripTo(t, endpoint, td, want)
@@ -102,13 +109,18 @@ func roundTripTo(t *testing.T, endpoint string, td ptrace.Traces, want []callmap
 	}
 }
 
-// annotate stores records (in span order) on td's spans as the processor
-// does, with the given version.
-func annotate(td ptrace.Traces, records []callmap.Record, version uint64) {
+// annotate stores records (in span order) on td's spans with the given
+// version: as the processor does, without the inputs, output and
+// attributes (the exporter maps them from the span), or with them as
+// earlier releases did.
+func annotate(td ptrace.Traces, records []callmap.Record, version uint64, texts bool) {
 	i := 0
 	forEachSpan(td, func(s ptrace.Span) {
 		r := records[i]
 		r.Version = version
+		if !texts {
+			r.Inputs, r.Output, r.Attributes = "", "", ""
+		}
 		callmap.Annotate(s, &r)
 		i++
 	})
