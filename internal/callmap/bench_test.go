@@ -87,13 +87,13 @@ func benchMapper(b testing.TB) *Mapper {
 //   - exporter: the call's JSON and summary are written into a recycled
 //     Texts, Reset every exporterBlock calls as the exporter's is after each
 //     INSERT block: the mapping reuses its memory;
-//   - processor: MapFactsTo, the call without its inputs, output and
-//     attributes texts (the exporter maps those from the span), in memory
-//     of its own, as the processor keeps each call until its trace is
-//     released; the summary goes into a Texts that is never Reset, as a
-//     release's does;
-//   - owned: Map, the whole call in memory of its own (what the processor
-//     kept per span before it left the texts to the exporter).
+//   - processor: the call's JSON is an allocation of its own (Map), as the
+//     processor keeps each call until its trace is released and, with its
+//     cache of released traces (the default), after that; the summary goes
+//     into a Texts that is never Reset, as a release's does;
+//   - processor-facts: MapFactsTo instead, the call without its inputs,
+//     output and attributes texts (the exporter maps those from the span),
+//     as the processor maps without that cache or ungrouped.
 func BenchmarkMap(b *testing.B) {
 	m := benchMapper(b)
 	res, scope, span := realisticSpan()
@@ -113,14 +113,14 @@ func BenchmarkMap(b *testing.B) {
 	b.Run("processor", func(b *testing.B) {
 		var texts Texts
 		benchMap(b, func(int) {
-			c := m.MapFactsTo(nil, res, scope, span)
+			c := m.Map(res, scope, span)
 			_ = texts.Record(&c)
 		})
 	})
-	b.Run("owned", func(b *testing.B) {
+	b.Run("processor-facts", func(b *testing.B) {
 		var texts Texts
 		benchMap(b, func(int) {
-			c := m.Map(res, scope, span)
+			c := m.MapFactsTo(nil, res, scope, span)
 			_ = texts.Record(&c)
 		})
 	})

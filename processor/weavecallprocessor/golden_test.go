@@ -41,8 +41,25 @@ func rawJSON(s string) json.RawMessage {
 
 // TestGolden runs every fixture of the repository's testdata through the
 // processor (one batch, released at shutdown) and compares the annotated
-// calls with testdata/golden/<case>.records.json.
+// calls, read as the exporter reads them, with
+// testdata/golden/<case>.records.json: with the cache of released traces,
+// which annotates calls whole, and without it, which leaves their texts to
+// the exporter (keepsTexts) — the same calls either way.
 func TestGolden(t *testing.T) {
+	noCache := testConfig()
+	noCache.ReleasedCacheTraces = 0
+	for name, cfg := range map[string]*Config{"whole": testConfig(), "no-texts": noCache} {
+		t.Run(name, func(t *testing.T) {
+			annotations := 5
+			if name == "no-texts" {
+				annotations = 2
+			}
+			testGolden(t, cfg, annotations)
+		})
+	}
+}
+
+func testGolden(t *testing.T, cfg *Config, annotationEntries int) {
 	fixtures, err := filepath.Glob(filepath.Join("..", "..", "testdata", "*.otlp.json"))
 	require.NoError(t, err)
 	for _, path := range fixtures {
@@ -54,10 +71,17 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, err)
 			spans := td.SpanCount()
 
-			h := newHarness(t, testConfig())
+			h := newHarness(t, cfg)
 			require.NoError(t, h.p.ConsumeTraces(context.Background(), td))
 			require.NoError(t, h.p.Shutdown(context.Background()))
 			require.Equal(t, spans, h.sink.SpanCount(), "every span passed on")
+			for _, out := range h.sink.AllTraces() {
+				eachSpan(out, func(_ ptrace.ResourceSpans, _ ptrace.ScopeSpans, _ int32, span ptrace.Span) {
+					if ann, ok := span.Attributes().Get(callmap.AnnotationKey); ok {
+						require.Equal(t, annotationEntries, ann.Map().Len(), "entries of %s's annotation", span.Name())
+					}
+				})
+			}
 
 			var recs []goldenRecord
 			for _, e := range h.emitted() {

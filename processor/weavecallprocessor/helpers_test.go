@@ -118,6 +118,7 @@ type sp struct {
 	start, end        int
 	err               bool
 	model             string
+	input             string // input.value (OpenInference)
 	in, out           int64
 	thread            string
 	isTurn            bool
@@ -197,6 +198,9 @@ func fillSpan(span ptrace.Span, s sp) {
 	}
 	if s.thread != "" {
 		a.PutStr("gen_ai.conversation.id", s.thread)
+	}
+	if s.input != "" {
+		a.PutStr("input.value", s.input)
 	}
 	if s.isTurn {
 		a.PutBool("wandb.is_turn", true)

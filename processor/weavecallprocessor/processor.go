@@ -78,12 +78,9 @@ type weavecallProcessor struct {
 	logger *zap.Logger
 	tel    *metadata.TelemetryBuilder
 	mapper *callmap.Mapper
-	// mapCall maps one span: mapper.MapFactsTo, called with no Texts (each
-	// call keeps its own memory until its trace is released), replaced in
-	// tests (a mapper that panics). The call's inputs, output and
-	// attributes are left out: they restate the span, which the buffer
-	// holds anyway, and the exporter maps them from it (see
-	// callmap.AnnotationKey).
+	// mapCall maps one span, called with no Texts (each call keeps its own
+	// memory until its trace is released); replaced in tests (a mapper
+	// that panics). See keepsTexts for which mapping.
 	mapCall callmap.MapFunc
 	sizer   ptrace.ProtoMarshaler
 
@@ -128,6 +125,9 @@ func newProcessor(set processor.Settings, cfg *Config, next consumer.Traces) (*w
 		reason: map[string]metric.AddOption{},
 	}
 	p.mapCall = mapper.MapFactsTo
+	if keepsTexts(cfg) {
+		p.mapCall = mapper.MapTo
+	}
 	for _, r := range []string{reasonRootIdle, reasonMaxWait, reasonMemoryLimit, reasonShutdown, reasonUngrouped, reasonLate} {
 		p.reason[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
 	}
@@ -136,6 +136,18 @@ func newProcessor(set processor.Settings, cfg *Config, next consumer.Traces) (*w
 		p.shards[i] = newShard(ceilDiv(cfg.ReleasedCacheTraces, n), int64(ceilDiv(int(cfg.ReleasedCacheBytes), n)))
 	}
 	return p, nil
+}
+
+// keepsTexts reports whether the processor maps and annotates calls
+// whole, with their inputs, output and attributes: when it keeps released
+// traces to update after late spans. A call it emits again then stands on
+// a skeleton of its span (the original is gone downstream), so its texts
+// must come from the cache. Otherwise it maps only the rest (MapFactsTo):
+// the texts restate the span, which travels on with the annotation, and
+// the exporter maps them from it (callmap.ReadCall); the buffer holds less
+// and the annotation does not double the span.
+func keepsTexts(cfg *Config) bool {
+	return cfg.GroupByTrace && cfg.ReleasedCacheTraces > 0 && cfg.ReleasedCacheBytes > 0
 }
 
 // sweepPeriod is how often each shard looks for traces to release: a

@@ -25,8 +25,8 @@ import (
 // agentTrace is a root, an agent with two LLM calls, and a tool that fails.
 func agentTrace(trace string) []sp {
 	return []sp{
-		{trace: trace, id: "root", name: "root", start: 0, end: 900},
-		{trace: trace, id: "agent", parent: "root", name: "agent", start: 10, end: 800},
+		{trace: trace, id: "root", name: "root", start: 0, end: 900, input: "plan a trip"},
+		{trace: trace, id: "agent", parent: "root", name: "agent", start: 10, end: 800, input: `{"goal":"plan a trip"}`},
 		{trace: trace, id: "llm1", parent: "agent", name: "llm1", start: 20, end: 200, model: "gpt-4o", in: 100, out: 10},
 		{trace: trace, id: "tool", parent: "agent", name: "tool", start: 210, end: 300, err: true},
 		{trace: trace, id: "llm2", parent: "agent", name: "llm2", start: 310, end: 700, model: "gpt-4o", in: 200, out: 20},
@@ -310,6 +310,8 @@ func TestLateSpanUpdatesAncestors(t *testing.T) {
 		assert.Equal(t, int64(1300), inputTokens(t, got[n], "gpt-4o"), n)
 		assert.Equal(t, first[n].Status, got[n].Status, n)
 		assert.Equal(t, first[n].Inputs, got[n].Inputs, "%s re-emitted whole", n)
+		assert.Equal(t, first[n].Output, got[n].Output, "%s re-emitted whole", n)
+		assert.Equal(t, first[n].Attributes, got[n].Attributes, "%s re-emitted whole", n)
 		assert.Equal(t, first[n].StartedAt, got[n].StartedAt, n)
 		assert.Equal(t, first[n].EndedAt, got[n].EndedAt, n)
 	}
@@ -381,6 +383,13 @@ func TestUngrouped(t *testing.T) {
 	calls := h.latest()
 	assert.Equal(t, callmap.StatusSuccess, calls["root"].Status, "no trace-level derivation")
 	assert.Equal(t, int64(100), calls["llm1"].InputTokens)
+	assert.Equal(t, `{"input.value":"plan a trip"}`, calls["root"].Inputs, "the texts, mapped from the span as the exporter does")
+	for _, td := range h.sink.AllTraces() {
+		eachSpan(td, func(_ ptrace.ResourceSpans, _ ptrace.ScopeSpans, _ int32, span ptrace.Span) {
+			ann, _ := span.Attributes().Get(callmap.AnnotationKey)
+			assert.Equal(t, 2, ann.Map().Len(), "%s: call and summary, no texts (nothing is emitted again)", span.Name())
+		})
+	}
 	assert.Zero(t, h.p.bufSpans.Load())
 	metadatatest.AssertEqualProcessorWeavecallTracesReleased(t, h.tel, []metricdata.DataPoint[int64]{
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonUngrouped))},
