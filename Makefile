@@ -134,7 +134,7 @@ bench: collector clickhouse
 ## it was taken from.
 .PHONY: pgo
 pgo: clickhouse
-	$(GO) test -run '^$$' -bench BenchmarkPipeline -benchtime 4000x -cpuprofile $(BUILD_DIR)/pgo-pipeline.pprof \
+	$(GO) test -run '^$$' -bench 'BenchmarkPipeline/^(exporter|weavecall\+exporter)$$' -benchtime 4000x -cpuprofile $(BUILD_DIR)/pgo-pipeline.pprof \
 		-o $(BUILD_DIR)/pgo-pipeline.test ./internal/sidebyside/
 	$(GO) test -run '^$$' -bench '^BenchmarkProcessor$$' -benchtime 2s -cpuprofile $(BUILD_DIR)/pgo-processor.pprof \
 		-o $(BUILD_DIR)/pgo-processor.test ./processor/weavecallprocessor/

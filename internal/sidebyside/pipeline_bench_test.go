@@ -37,18 +37,24 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	for _, withProcessor := range []bool{false, true} {
-		name := "exporter"
-		if withProcessor {
-			name = "weavecall+exporter"
-		}
-		b.Run(name, func(b *testing.B) { benchPipeline(b, conn, withProcessor) })
+	for _, tc := range []struct {
+		name string
+		// processor: weavecall in front; cache: its cache of released
+		// traces (the default), with which it annotates calls whole;
+		// without it the exporter maps the calls' texts from the spans.
+		processor, cache bool
+	}{
+		{"exporter", false, false},
+		{"weavecall+exporter", true, true},
+		{"weavecall-nocache+exporter", true, false},
+	} {
+		b.Run(tc.name, func(b *testing.B) { benchPipeline(b, conn, tc.processor, tc.cache) })
 	}
 }
 
 const benchTracesPerRequest = 20 // of 5 spans
 
-func benchPipeline(b *testing.B, conn driver.Conn, withProcessor bool) {
+func benchPipeline(b *testing.B, conn driver.Conn, withProcessor, cache bool) {
 	ctx := context.Background()
 	db := embeddedchtest.Database(b)
 
@@ -71,6 +77,9 @@ func benchPipeline(b *testing.B, conn driver.Conn, withProcessor bool) {
 		pf := weavecallprocessor.NewFactory()
 		pcfg := pf.CreateDefaultConfig().(*weavecallprocessor.Config)
 		pcfg.IdleTimeout = 0 // released as soon as the sweeper sees the ended root
+		if !cache {
+			pcfg.ReleasedCacheTraces = 0
+		}
 		p, err := pf.CreateTraces(ctx, processortest.NewNopSettings(pf.Type()), pcfg, exp)
 		if err != nil {
 			b.Fatal(err)
