@@ -171,20 +171,28 @@ func putParts(m pcommon.Map) {
 }
 
 // FuzzAnnotation: an annotation arrives over the wire from another
-// collector, so any "call" text is read without a panic, and what the
-// reader accepts, written again, reads back the same.
+// collector, so any "call" text is read without a panic, in either layout
+// (with the three texts or without), and what the reader accepts, written
+// again, reads back the same.
 func FuzzAnnotation(f *testing.F) {
-	f.Add(`{"version":1,"project_id":"p","op_name":"o","op_safe_name":"o","status":"success","latency_ms":0,"input_tokens":0,"output_tokens":0,"total_tokens":0,"cost_usd":1e-7}`)
-	f.Add(`{"version":1,"project_id":"p\u00e9\"","op_name":"o","status":"error","cost_usd":"NaN"}`)
-	f.Fuzz(func(t *testing.T, call string) {
+	f.Add(`{"version":1,"project_id":"p","op_name":"o","op_safe_name":"o","status":"success","latency_ms":0,"input_tokens":0,"output_tokens":0,"total_tokens":0,"cost_usd":1e-7}`, true)
+	f.Add(`{"version":1,"project_id":"p\u00e9\"","op_name":"o","status":"error","cost_usd":"NaN"}`, true)
+	f.Add(`{"version":2,"project_id":"p","op_name":"o","op_safe_name":"o","status":"descendant_error","latency_ms":3,"input_tokens":1,"output_tokens":2,"total_tokens":3}`, false)
+	f.Fuzz(func(t *testing.T, call string, texts bool) {
 		span := annotatedSpan()
 		m := span.Attributes().PutEmptyMap(AnnotationKey)
 		putParts(m)
+		if !texts {
+			m.Remove(annInputs)
+			m.Remove(annOutput)
+			m.Remove(annAttributes)
+		}
 		m.PutStr(annCall, call)
 		r, ok := FromAnnotation(span)
 		if !ok {
 			return
 		}
+		require.Equal(t, !texts, r.NeedsTexts(), "the layout read")
 		again := annotatedSpan()
 		Annotate(again, &r)
 		r2, ok := FromAnnotation(again)
