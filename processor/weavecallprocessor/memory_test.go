@@ -18,8 +18,20 @@ import (
 // spans decoded from OTLP protobuf, as the receiver hands them over, are
 // buffered (nothing is released), and the heap they added is compared with
 // the processor's estimate. The estimate may count a little more than the
-// heap (limits then act early), never much less.
+// heap (limits then act early), never much less. Both ways of mapping are
+// held to it: calls whole (with the cache of released traces, the default)
+// and without their texts (no cache).
 func TestBufferedBytesTrackTheHeap(t *testing.T) {
+	for _, cache := range []bool{true, false} {
+		name := "whole calls"
+		if !cache {
+			name = "calls without texts"
+		}
+		t.Run(name, func(t *testing.T) { testBufferedBytes(t, cache) })
+	}
+}
+
+func testBufferedBytes(t *testing.T, cache bool) {
 	for _, tc := range []struct {
 		name string
 		edit func(ptrace.Span)
@@ -40,6 +52,10 @@ func TestBufferedBytesTrackTheHeap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.IdleTimeout, cfg.MaxWait = time.Hour, 2*time.Hour // nothing is released
+			if !cache {
+				cfg.ReleasedCacheTraces = 0
+			}
+			require.Equal(t, cache, keepsTexts(cfg))
 			h := newHarness(t, cfg)
 			g := agentsim.NewGenerator("acme", "support", 5)
 			var requests [][]byte
