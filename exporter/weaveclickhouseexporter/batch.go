@@ -74,7 +74,7 @@ func (s *batchSource) next() []callmap.Record {
 		if !callmap.Keyed(span) {
 			continue
 		}
-		r, annotated, err := callmap.ReadCall(s.e.mapCall, w.texts, rs.Resource(), ss.Scope(), span)
+		r, annotated, err := callmap.ReadCall(s.e.mapCall, s.e.mapTexts, w.texts, rs.Resource(), ss.Scope(), span)
 		if err != nil {
 			// A panic in the mapper (a bug met on odd input) must not take
 			// the collector down: the span is left out, logged and counted

@@ -36,12 +36,13 @@ type callsExporter struct {
 	// native sends the INSERTs of a native-protocol endpoint; nil over
 	// HTTP, where conn does.
 	native *nativeInserts
-	// mapCall maps spans into the INSERT block's texts: those without an
-	// annotation whole, those the processor annotated for their inputs,
-	// output and attributes (see callmap.ReadCall). The configured
-	// callmap.Mapper's MapTo; tests put a failing one in its place.
-	mapCall callmap.MapFunc
-	insert  string
+	// mapCall maps spans without an annotation into the INSERT block's
+	// texts, and mapTexts the inputs, output and attributes of those the
+	// processor annotated without them (see callmap.ReadCall): the
+	// configured callmap.Mapper's MapTo and MapTextsTo; tests put failing
+	// ones in their place.
+	mapCall, mapTexts callmap.MapFunc
+	insert            string
 }
 
 func newCallsExporter(cfg *Config, set component.TelemetrySettings) (*callsExporter, error) {
@@ -60,7 +61,7 @@ func (e *callsExporter) start(ctx context.Context, _ component.Host) error {
 	if err != nil {
 		return fmt.Errorf("mapping: %w", err)
 	}
-	e.mapCall = mapper.MapTo
+	e.mapCall, e.mapTexts = mapper.MapTo, mapper.MapTextsTo
 	opts, err := e.cfg.clickhouseOptions(ctx)
 	if err != nil {
 		return err

@@ -263,34 +263,54 @@ func TestChunks(t *testing.T) {
 // odd input) is left out of the INSERT, logged and counted, and the
 // others of its batch are written; the collector does not go down.
 func TestMappingPanicSkipsSpan(t *testing.T) {
-	td := ptrace.NewTraces()
-	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
-	for i, name := range []string{"ok", "bad", "ok"} {
-		sp := spans.AppendEmpty()
-		sp.SetName(name)
-		sp.SetTraceID(pcommon.TraceID{1})
-		sp.SetSpanID(pcommon.SpanID{byte(i + 1)})
-	}
-	core, logs := observer.New(zap.ErrorLevel)
-	e := &callsExporter{logger: zap.New(core), mapCall: func(_ *callmap.Texts, _ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) callmap.Call {
+	bugOnBad := func(_ *callmap.Texts, _ pcommon.Resource, _ pcommon.InstrumentationScope, sp ptrace.Span) callmap.Call {
 		if sp.Name() == "bad" {
 			panic("mapper bug")
 		}
-		return callmap.Call{ID: sp.SpanID().String(), ProjectID: "p/q", OpName: "op"}
-	}}
-	src, skipped := e.newBatchSource(td, newColumnWriter())
-	require.Zero(t, skipped)
-	var ids []string
-	for chunk := src.next(); len(chunk) > 0; chunk = src.next() {
-		for _, r := range chunk {
-			ids = append(ids, r.ID)
-		}
+		return callmap.Call{ID: sp.SpanID().String(), ProjectID: "p/q", OpName: "op", Inputs: []byte(`{"in":1}`)}
 	}
-	assert.Equal(t, []string{pcommon.SpanID{1}.String(), pcommon.SpanID{3}.String()}, ids)
-	assert.Equal(t, 1, src.failed)
-	assert.Equal(t, 2, src.mapped)
-	require.Equal(t, 1, logs.Len())
-	assert.Contains(t, logs.All()[0].ContextMap()["error"], "mapper bug")
+	never := func(*callmap.Texts, pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) callmap.Call {
+		panic("the wrong mapping was called")
+	}
+	for _, tc := range []struct {
+		name              string
+		annotated         bool // the processor's annotation, without the texts
+		mapCall, mapTexts callmap.MapFunc
+		mapped            int
+	}{
+		{"unannotated: the span is mapped whole", false, bugOnBad, never, 2},
+		{"annotated: the texts are mapped", true, never, bugOnBad, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			td := ptrace.NewTraces()
+			spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+			for i, name := range []string{"ok", "bad", "ok"} {
+				sp := spans.AppendEmpty()
+				sp.SetName(name)
+				sp.SetTraceID(pcommon.TraceID{1})
+				sp.SetSpanID(pcommon.SpanID{byte(i + 1)})
+				if tc.annotated {
+					callmap.Annotate(sp, &callmap.Record{ProjectID: "p/q", OpName: "op", Status: callmap.StatusSuccess, Summary: "{}"})
+				}
+			}
+			core, logs := observer.New(zap.ErrorLevel)
+			e := &callsExporter{logger: zap.New(core), mapCall: tc.mapCall, mapTexts: tc.mapTexts}
+			src, skipped := e.newBatchSource(td, newColumnWriter())
+			require.Zero(t, skipped)
+			var ids []string
+			for chunk := src.next(); len(chunk) > 0; chunk = src.next() {
+				for _, r := range chunk {
+					ids = append(ids, r.ID)
+					assert.Equal(t, `{"in":1}`, r.Inputs)
+				}
+			}
+			assert.Equal(t, []string{pcommon.SpanID{1}.String(), pcommon.SpanID{3}.String()}, ids)
+			assert.Equal(t, 1, src.failed)
+			assert.Equal(t, tc.mapped, src.mapped)
+			require.Equal(t, 1, logs.Len())
+			assert.Contains(t, logs.All()[0].ContextMap()["error"], "mapper bug")
+		})
+	}
 }
 
 // TestNativeTimeouts: native connections take the DSN's (or the

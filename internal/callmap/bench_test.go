@@ -93,7 +93,10 @@ func benchMapper(b testing.TB) *Mapper {
 //     into a Texts that is never Reset, as a release's does;
 //   - processor-facts: MapFactsTo instead, the call without its inputs,
 //     output and attributes texts (the exporter maps those from the span),
-//     as the processor maps without that cache or ungrouped.
+//     as the processor maps without that cache or ungrouped;
+//   - exporter-texts: MapTextsTo into a recycled Texts, those texts alone,
+//     as the exporter maps them for a span annotated without them (the
+//     summary comes with the annotation: no ToRecord).
 func BenchmarkMap(b *testing.B) {
 	m := benchMapper(b)
 	res, scope, span := realisticSpan()
@@ -115,6 +118,15 @@ func BenchmarkMap(b *testing.B) {
 		benchMap(b, func(int) {
 			c := m.Map(res, scope, span)
 			_ = texts.Record(&c)
+		})
+	})
+	b.Run("exporter-texts", func(b *testing.B) {
+		texts := NewRecycledTexts()
+		benchMap(b, func(i int) {
+			_ = m.MapTextsTo(texts, res, scope, span)
+			if i%exporterBlock == exporterBlock-1 {
+				texts.Reset()
+			}
 		})
 	})
 	b.Run("processor-facts", func(b *testing.B) {

@@ -81,11 +81,11 @@ func checkMappedInto(t *testing.T, m *Mapper, td ptrace.Traces, wants []string) 
 	}
 }
 
-// checkFacts checks the processor's side of the hand-over against Map's
-// call c of the same span: MapFactsTo gives c without its three texts, and
-// the record of that call, annotated on the span and read back as the
-// exporter reads it (ReadCall, the texts mapped from the span), is c's
-// record.
+// checkFacts checks both sides of the hand-over against Map's call c of
+// the same span: MapFactsTo gives c without its three texts, MapTextsTo
+// those texts alone, and the record of the facts, annotated on the span
+// and read back as the exporter reads it (ReadCall, the texts mapped from
+// the span), is c's record.
 func checkFacts(t *testing.T, m *Mapper, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, c *Call) {
 	t.Helper()
 	facts := m.MapFactsTo(nil, res, scope, span)
@@ -93,13 +93,17 @@ func checkFacts(t *testing.T, m *Mapper, res pcommon.Resource, scope pcommon.Ins
 	want.Inputs, want.Output, want.Attributes, want.NoTexts = nil, nil, nil, true
 	require.Equal(t, want, facts, "MapFactsTo is Map without the texts")
 
+	texts := m.MapTextsTo(nil, res, scope, span)
+	require.Equal(t, Call{Kind: c.Kind, Inputs: c.Inputs, Output: c.Output, Attributes: c.Attributes}, texts,
+		"MapTextsTo is Map's texts (and kind) alone")
+
 	rec := facts.ToRecord()
 	require.True(t, rec.NeedsTexts())
 	rec.Version = 7
 	annotated := ptrace.NewSpan()
 	span.CopyTo(annotated)
 	Annotate(annotated, &rec)
-	got, ok, err := ReadCall(m.MapTo, nil, res, scope, annotated)
+	got, ok, err := ReadCall(m.MapTo, m.MapTextsTo, nil, res, scope, annotated)
 	require.NoError(t, err)
 	require.True(t, ok, "the annotation is read")
 	wantRec := c.ToRecord()

@@ -30,14 +30,18 @@ func MapGuarded(mapFn MapFunc, t *Texts, res pcommon.Resource, scope pcommon.Ins
 
 // ReadCall returns the record of span as the exporter writes it: the
 // processor's annotation, completed with the inputs, output and attributes
-// mapFn maps from the span itself when the annotation lacks them (see
-// AnnotationKey), or else the span's own mapping. annotated reports that
-// the span carried an annotation; err is MapGuarded's, and r is then not to
-// be used. The texts are written in t.
-func ReadCall(mapFn MapFunc, t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (r Record, annotated bool, err error) {
+// textsFn (Mapper.MapTextsTo) maps from the span itself when the
+// annotation lacks them (see AnnotationKey), or else the span's own
+// mapping by mapFn (Mapper.MapTo). annotated reports that the span carried
+// an annotation; err is MapGuarded's, and r is then not to be used. The
+// texts are written in t.
+func ReadCall(mapFn, textsFn MapFunc, t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) (r Record, annotated bool, err error) {
 	r, annotated = t.FromAnnotation(span)
 	if annotated && !r.NeedsTexts() {
 		return r, true, nil
+	}
+	if annotated {
+		mapFn = textsFn
 	}
 	var c Call
 	if err := MapGuarded(mapFn, t, res, scope, span, &c); err != nil {

@@ -51,45 +51,48 @@ func TestMapGuarded(t *testing.T) {
 }
 
 // TestReadCall: the exporter's reading of a span. An annotation with its
-// texts is taken whole (the mapping is not called); one without them (the
-// processor's) gets the texts the mapping gives for the span, all else
-// from the annotation; a span without annotation is mapped; a panicking
-// mapping is an error, never a panic.
+// texts is taken whole (no mapping is called); one without them (the
+// processor's) gets the texts the texts mapping gives for the span, all
+// else from the annotation; a span without annotation is mapped whole; a
+// panicking mapping is an error, never a panic.
 func TestReadCall(t *testing.T) {
 	res, scope := pcommon.NewResource(), pcommon.NewInstrumentationScope()
 	mapped := Call{ProjectID: "mapped/p", OpName: "mapped", Inputs: []byte(`{"in":1}`), Output: []byte(`"out"`), Attributes: []byte(`{"a":1}`)}
 	mapOK := func(*Texts, pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call { return mapped }
+	textsOK := func(*Texts, pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call {
+		return Call{Inputs: []byte(`{"in":2}`), Output: []byte(`"out2"`), Attributes: []byte(`{"a":2}`)}
+	}
 	bug := func(*Texts, pcommon.Resource, pcommon.InstrumentationScope, ptrace.Span) Call { panic("mapper bug") }
 	ann := Record{ProjectID: "ann/p", OpName: "ann", Status: StatusDescendantError, Summary: `{"weave":{}}`, Version: 9}
 	withTexts := ann
 	withTexts.Inputs, withTexts.Output, withTexts.Attributes = `{"kept":1}`, `null`, `{}`
 	for _, tc := range []struct {
-		name      string
-		ann       *Record // nil: no annotation
-		mapFn     MapFunc
-		annotated bool
-		err       bool
-		want      func(r Record) bool
+		name           string
+		ann            *Record // nil: no annotation
+		mapFn, textsFn MapFunc
+		annotated      bool
+		err            bool
+		want           func(r Record) bool
 	}{
-		{"annotation with texts, taken whole", &withTexts, bug, true, false, func(r Record) bool {
+		{"annotation with texts, taken whole", &withTexts, bug, bug, true, false, func(r Record) bool {
 			return r.ProjectID == "ann/p" && r.Inputs == `{"kept":1}` && r.Version == 9
 		}},
-		{"annotation without texts, texts mapped", &ann, mapOK, true, false, func(r Record) bool {
+		{"annotation without texts, texts mapped", &ann, bug, textsOK, true, false, func(r Record) bool {
 			return r.ProjectID == "ann/p" && r.Status == StatusDescendantError && r.Version == 9 &&
-				r.Inputs == `{"in":1}` && r.Output == `"out"` && r.Attributes == `{"a":1}`
+				r.Inputs == `{"in":2}` && r.Output == `"out2"` && r.Attributes == `{"a":2}`
 		}},
-		{"no annotation, mapped", nil, mapOK, false, false, func(r Record) bool {
+		{"no annotation, mapped", nil, mapOK, bug, false, false, func(r Record) bool {
 			return r.ProjectID == "mapped/p" && r.Inputs == `{"in":1}` && r.Version == 0
 		}},
-		{"annotation without texts, mapping panics", &ann, bug, true, true, nil},
-		{"no annotation, mapping panics", nil, bug, false, true, nil},
+		{"annotation without texts, mapping panics", &ann, mapOK, bug, true, true, nil},
+		{"no annotation, mapping panics", nil, bug, textsOK, false, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sp := annotatedSpan()
 			if tc.ann != nil {
 				Annotate(sp, tc.ann)
 			}
-			r, annotated, err := ReadCall(tc.mapFn, nil, res, scope, sp)
+			r, annotated, err := ReadCall(tc.mapFn, tc.textsFn, nil, res, scope, sp)
 			if annotated != tc.annotated || (err != nil) != tc.err {
 				t.Fatalf("ReadCall: annotated %v, err %v", annotated, err)
 			}

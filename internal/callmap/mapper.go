@@ -269,7 +269,7 @@ func (m *Mapper) Map(res pcommon.Resource, scope pcommon.InstrumentationScope, s
 // entries taken from t too: for calls that die together, as an exporter's
 // INSERT block's do, and then mapping allocates nothing. A nil t is Map.
 func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
-	return m.mapTo(t, res, scope, span, true)
+	return m.mapTo(t, res, scope, span, mapWhole)
 }
 
 // MapFactsTo is MapTo without the call's Inputs, Output and Attributes,
@@ -279,19 +279,38 @@ func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 // texts are most of a call's memory and most of its mapping work, and the
 // exporter writes them from the span itself (see Record.NeedsTexts).
 func (m *Mapper) MapFactsTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
-	return m.mapTo(t, res, scope, span, false)
+	return m.mapTo(t, res, scope, span, mapFacts)
 }
 
-// mapTo is MapTo, with the three texts only when texts is set.
-func (m *Mapper) mapTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, texts bool) Call {
+// MapTextsTo is the other half of MapFactsTo: only the call's Inputs,
+// Output and Attributes, MapTo's, and Kind (every other field is left
+// zero). It is what the exporter maps of a span whose annotation holds the
+// rest (see ReadCall).
+func (m *Mapper) MapTextsTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
+	return m.mapTo(t, res, scope, span, mapTexts)
+}
+
+// mapParts says what mapTo builds of a call.
+type mapParts uint8
+
+const (
+	mapWhole mapParts = iota // MapTo
+	mapFacts                 // MapFactsTo: all but the texts
+	mapTexts                 // MapTextsTo: the texts (and Kind, which they hold)
+)
+
+// mapTo is MapTo, building only the parts named.
+func (m *Mapper) mapTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span, parts mapParts) Call {
 	st := m.getState()
 	defer m.putState(st)
 	var c Call
 
-	c.TraceID, c.ID, c.ParentID = t.hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
-	c.StartedAt = span.StartTimestamp().AsTime().UTC()
-	if end := span.EndTimestamp(); end != 0 {
-		c.EndedAt = end.AsTime().UTC()
+	if parts != mapTexts {
+		c.TraceID, c.ID, c.ParentID = t.hexIDs(span.TraceID(), span.SpanID(), span.ParentSpanID())
+		c.StartedAt = span.StartTimestamp().AsTime().UTC()
+		if end := span.EndTimestamp(); end != 0 {
+			c.EndedAt = end.AsTime().UTC()
+		}
 	}
 
 	// 1. classify the attributes
@@ -321,11 +340,60 @@ func (m *Mapper) mapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 		}
 	}
 
-	// 2. the plain facts
+	// 2 and 3. the plain facts (Kind, which the attributes hold too,
+	// always), status, latency, exception
+	c.Kind = st.kind()
+	if parts != mapTexts {
+		m.factsOf(st, rf, scope, span, exception, &c)
+	}
+
+	// 4. inputs, output, attributes, custom summary: built in the arena
+	// (in that order), moved together over the scratch written between
+	// them, then copied to one allocation the call owns (or into t)
+	var built [4][2]int
+	if parts != mapFacts {
+		built[0] = st.buildInputs(bestIn, events)
+		built[1] = st.buildOutput(bestOut, events)
+		built[2] = st.buildAttributes(rf, scope, span, c.Kind)
+	}
+	if parts != mapTexts {
+		built[3] = st.buildCustomSummary(m.cfg.SummaryPrefix)
+	}
+	start := built[0][0]
+	if parts == mapFacts {
+		start = built[3][0]
+	}
+	end := start
+	for i, p := range built {
+		if p[1] > p[0] {
+			copy(st.raw[end:], st.raw[p[0]:p[1]])
+			built[i] = [2]int{end - start, end - start + p[1] - p[0]}
+			end += p[1] - p[0]
+		}
+	}
+	owned, out := t.bytes(st.raw[start:end]), [4][]byte{}
+	for i, p := range built {
+		if p[1] > p[0] {
+			out[i] = owned[p[0]:p[1]:p[1]]
+		}
+	}
+	c.Inputs, c.Output, c.Attributes, c.Summary.Custom = out[0], out[1], out[2], out[3]
+	c.NoTexts = parts == mapFacts
+
+	// 5. usage and cost
+	if parts != mapTexts {
+		m.usageAndCost(t, st, &c)
+	}
+	return c
+}
+
+// factsOf fills c's plain facts, status, latency and exception (steps 2
+// and 3 of mapTo; c.Kind is set already).
+func (m *Mapper) factsOf(st *state, rf *resFacts, scope pcommon.InstrumentationScope, span ptrace.Span, exception int, c *Call) {
+	events := span.Events()
 	c.Model = st.span.firstStr(modelSlots[:])
 	c.Provider = st.span.firstStr(providerSlots[:])
 	c.Operation = st.span.firstStr(operationSlots[:])
-	c.Kind = st.kind()
 	c.DisplayName = st.span.firstStr(displaySlots[:])
 	c.ThreadID = firstOf(st.span.firstStr(threadSlots[:]), rf.thread)
 	c.WBUserID = firstOf(st.span.firstStr([]slot{sUserID}), rf.user)
@@ -336,7 +404,6 @@ func (m *Mapper) mapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 	entity, project := m.projectParts(st, rf)
 	c.OpName, c.ProjectID, c.OpSafeName = st.opName(entity, project, span.Name(), scope)
 
-	// 3. status, latency, exception
 	c.Summary.Status = StatusSuccess
 	switch {
 	case span.Status().Code() == ptrace.StatusCodeError || st.langfuseError():
@@ -359,41 +426,6 @@ func (m *Mapper) mapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 	if c.Summary.TraceName == "" {
 		c.Summary.TraceName = c.OpSafeName
 	}
-
-	// 4. inputs, output, attributes, custom summary: built in the arena
-	// (in that order), moved together over the scratch written between
-	// them, then copied to one allocation the call owns (or into t)
-	var parts [4][2]int
-	if texts {
-		parts[0] = st.buildInputs(bestIn, events)
-		parts[1] = st.buildOutput(bestOut, events)
-		parts[2] = st.buildAttributes(rf, scope, span, c.Kind)
-	}
-	parts[3] = st.buildCustomSummary(m.cfg.SummaryPrefix)
-	start := parts[0][0]
-	if !texts {
-		start = parts[3][0]
-	}
-	end := start
-	for i, p := range parts {
-		if p[1] > p[0] {
-			copy(st.raw[end:], st.raw[p[0]:p[1]])
-			parts[i] = [2]int{end - start, end - start + p[1] - p[0]}
-			end += p[1] - p[0]
-		}
-	}
-	owned, out := t.bytes(st.raw[start:end]), [4][]byte{}
-	for i, p := range parts {
-		if p[1] > p[0] {
-			out[i] = owned[p[0]:p[1]:p[1]]
-		}
-	}
-	c.Inputs, c.Output, c.Attributes, c.Summary.Custom = out[0], out[1], out[2], out[3]
-	c.NoTexts = !texts
-
-	// 5. usage and cost
-	m.usageAndCost(t, st, &c)
-	return c
 }
 
 func firstOf(a, b string) string {

@@ -245,7 +245,8 @@ func readCall(t *testing.T, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span 
 	if _, annotated := callmap.FromAnnotation(span); !annotated {
 		return callmap.Record{}, false
 	}
-	r, _, err := callmap.ReadCall(defaultMapper(t).MapTo, nil, rs.Resource(), ss.Scope(), span)
+	m := defaultMapper(t)
+	r, _, err := callmap.ReadCall(m.MapTo, m.MapTextsTo, nil, rs.Resource(), ss.Scope(), span)
 	require.NoError(t, err)
 	return r, true
 }

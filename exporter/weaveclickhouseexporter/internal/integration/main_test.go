@@ -128,7 +128,7 @@ func mapped(t testing.TB, td ptrace.Traces) []callmap.Record {
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				r, _, err := callmap.ReadCall(m.MapTo, nil, rss.At(i).Resource(), sss.At(j).Scope(), spans.At(k))
+				r, _, err := callmap.ReadCall(m.MapTo, m.MapTextsTo, nil, rss.At(i).Resource(), sss.At(j).Scope(), spans.At(k))
 				require.NoError(t, err)
 				out = append(out, r)
 			}
