@@ -275,9 +275,10 @@ func (m *Mapper) MapTo(t *Texts, res pcommon.Resource, scope pcommon.Instrumenta
 // MapFactsTo is MapTo without the call's Inputs, Output and Attributes,
 // the texts that restate the span's own attributes and events (they are
 // left nil): every other field, the summary's included, is MapTo's. It is
-// what the processor keeps of a span while its trace is buffered: the
-// texts are most of a call's memory and most of its mapping work, and the
-// exporter writes them from the span itself (see Record.NeedsTexts).
+// what the processor maps of a span when it will not need the texts again
+// (no cache of released traces, or ungrouped): they are most of a call's
+// memory and much of its mapping work, and the exporter maps them from the
+// span itself (MapTextsTo, see ReadCall).
 func (m *Mapper) MapFactsTo(t *Texts, res pcommon.Resource, scope pcommon.InstrumentationScope, span ptrace.Span) Call {
 	return m.mapTo(t, res, scope, span, mapFacts)
 }

@@ -45,18 +45,16 @@ type Record struct {
 // stores the derived call. Spans carrying it are written as they are;
 // others are mapped.
 //
-// Its value is a map of two strings: "summary", the summary as JSON text,
-// and "call", one JSON object holding the other fields in snake_case (ids
-// and times are the span's own and are not repeated). The call's inputs,
-// output and attributes are not in it: they restate the span's own
-// attributes and events, so a reader maps the span for them (see
-// Record.NeedsTexts) rather than the span carrying everything twice. A
-// record that has them (mapped with MapTo) adds them as three more
-// strings, "inputs", "output" and "attributes", the layout of earlier
-// releases, which readers still take whole. Every map entry costs an
-// allocation and a lookup on both sides of the hand-over, so the scalar
-// fields travel together; all of it stays readable in a debug exporter's
-// output.
+// Its value is a map of strings: "summary", the summary as JSON text,
+// "call", one JSON object holding the other fields in snake_case (ids and
+// times are the span's own and are not repeated), and, for a record that
+// has them (a call mapped with MapTo), the call's "inputs", "output" and
+// "attributes" as JSON text. A record of a call mapped with MapFactsTo
+// leaves those three out: they restate the span's own attributes and
+// events, so a reader maps the span for them (see ReadCall) rather than
+// the span carrying everything twice. Every map entry costs an allocation
+// and a lookup on both sides of the hand-over, so the scalar fields travel
+// together; all of it stays readable in a debug exporter's output.
 const AnnotationKey = "callhouse.call"
 
 // Annotation keys: the map's entries, then the members of its "call" object.
