@@ -35,11 +35,13 @@ type Config struct {
 
 	// ReleasedCacheTraces is how many recently released traces are kept so
 	// a late span can update its ancestors' roll-ups. 0 disables the cache:
-	// late spans then start a new group of their own.
+	// late spans then start a new group of their own, and calls are
+	// annotated without their inputs, output and attributes (the exporter
+	// maps those from the span).
 	ReleasedCacheTraces int `mapstructure:"released_cache_traces"`
 
 	// ReleasedCacheBytes caps the estimated bytes of that cache; the least
-	// recently used traces are forgotten first.
+	// recently used traces are forgotten first. 0 disables it too.
 	ReleasedCacheBytes int64 `mapstructure:"released_cache_bytes"`
 
 	// Shards is the number of independently locked partitions of the buffer
