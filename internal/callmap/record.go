@@ -101,13 +101,14 @@ func (t *Texts) Annotate(span ptrace.Span, r *Record) {
 	attrs := span.Attributes()
 	attrs.EnsureCapacity(attrs.Len() + 1)
 	m := attrs.PutEmptyMap(AnnotationKey)
-	if r.NeedsTexts() {
-		m.EnsureCapacity(2)
-	} else {
+	texts := !r.NeedsTexts()
+	if texts {
 		m.EnsureCapacity(5)
+	} else {
+		m.EnsureCapacity(2)
 	}
 	m.PutStr(annCall, t.text(r.appendCallJSON))
-	if !r.NeedsTexts() {
+	if texts {
 		m.PutStr(annInputs, r.Inputs)
 		m.PutStr(annOutput, r.Output)
 		m.PutStr(annAttributes, r.Attributes)
