@@ -17,13 +17,18 @@ import (
 )
 
 // overlay is merged over config/callhouse.yaml: quick releases and flushes
-// so tests see calls within about a second, no metrics port, and, with a
-// queue directory, the persistent sending queue.
+// so tests see calls within about a second, no metrics port, with a queue
+// directory the persistent sending queue, and optionally weavecall without
+// its cache of released traces (its annotation then leaves the calls'
+// texts to the exporter).
 var overlay = template.Must(template.New("overlay").Parse(`
 processors:
   weavecall:
     idle_timeout: 200ms
     max_wait: 5s
+{{- if .NoReleasedCache}}
+    released_cache_traces: 0
+{{- end}}
 exporters:
   weaveclickhouse:
     sending_queue:
@@ -61,6 +66,8 @@ type collectorOptions struct {
 	// clickhouse is the native address to write to, if not the embedded
 	// server's own (a proxy in front of it).
 	clickhouse string
+	// noReleasedCache runs weavecall with released_cache_traces: 0.
+	noReleasedCache bool
 }
 
 // startCollector starts a collector for t on free ports, writing to a
@@ -73,7 +80,10 @@ func startCollector(t *testing.T, opts collectorOptions) *collector {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	vars := struct{ QueueDir string }{}
+	vars := struct {
+		QueueDir        string
+		NoReleasedCache bool
+	}{NoReleasedCache: opts.noReleasedCache}
 	if opts.persistentQueue {
 		vars.QueueDir = filepath.Join(dir, "queue")
 		if err := os.Mkdir(vars.QueueDir, 0o755); err != nil {

@@ -23,11 +23,22 @@ var inputKeys = []string{"ai.prompt", "gen_ai.prompt", "input.value", "gen_ai.in
 var producers = []string{"aisdk", "openinference", "traceloop", "langfuse"}
 
 // TestProducerFixtures replays traces recorded from real producers (the
-// Vercel AI SDK, OpenInference and Traceloop instrumentations, the Langfuse SDK, see
-// testdata/producers) over OTLP/HTTP JSON, as those SDKs send them, and
-// checks each span became its call: ids and tree, op names, and inputs
-// under the convention's source key.
+// Vercel AI SDK, OpenInference and Traceloop instrumentations, the Langfuse
+// SDK, see testdata/producers) over OTLP/HTTP JSON, as those SDKs send
+// them, and checks each span became its call: ids and tree, op names, and
+// inputs under the convention's source key. It runs the shipped config and
+// the same without weavecall's cache of released traces, where the
+// exporter maps the calls' inputs, output and attributes from the spans.
 func TestProducerFixtures(t *testing.T) {
+	for name, opts := range map[string]collectorOptions{
+		"shipped config":    {},
+		"no released cache": {noReleasedCache: true},
+	} {
+		t.Run(name, func(t *testing.T) { testProducerFixtures(t, opts) })
+	}
+}
+
+func testProducerFixtures(t *testing.T, opts collectorOptions) {
 	var files []string
 	for _, producer := range producers {
 		m, err := filepath.Glob(filepath.Join(repoRoot, "testdata", producer+"-*.otlp.json"))
@@ -39,7 +50,7 @@ func TestProducerFixtures(t *testing.T) {
 		}
 		files = append(files, m...)
 	}
-	c := startCollector(t, collectorOptions{})
+	c := startCollector(t, opts)
 	conn := clickhouseConn(t)
 
 	total := 0
