@@ -59,7 +59,11 @@ func newReleasedCache(maxTraces int, maxBytes int64) releasedCache {
 	return releasedCache{maxTraces: maxTraces, maxBytes: maxBytes, byID: map[pcommon.TraceID]*releasedTrace{}}
 }
 
-func (c *releasedCache) enabled() bool { return c.maxTraces > 0 && c.maxBytes > 0 }
+func (c *releasedCache) enabled() bool { return cacheEnabled(c.maxTraces, c.maxBytes) }
+
+// cacheEnabled reports whether a cache of released traces with these
+// bounds keeps anything: both must be positive.
+func cacheEnabled(maxTraces int, maxBytes int64) bool { return maxTraces > 0 && maxBytes > 0 }
 
 // get returns the cached trace and marks it recently used.
 func (c *releasedCache) get(id pcommon.TraceID) *releasedTrace {

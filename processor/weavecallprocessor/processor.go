@@ -147,7 +147,7 @@ func newProcessor(set processor.Settings, cfg *Config, next consumer.Traces) (*w
 // the exporter maps them from it (callmap.ReadCall); the buffer holds less
 // and the annotation does not double the span.
 func keepsTexts(cfg *Config) bool {
-	return cfg.GroupByTrace && cfg.ReleasedCacheTraces > 0 && cfg.ReleasedCacheBytes > 0
+	return cfg.GroupByTrace && cacheEnabled(cfg.ReleasedCacheTraces, cfg.ReleasedCacheBytes)
 }
 
 // sweepPeriod is how often each shard looks for traces to release: a
